@@ -1,0 +1,46 @@
+"""`lightretriever` console script: one module per command group, each exposing `register(subparsers)`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+# Command modules are imported lazily so `lightretriever node status` never pays for torch.
+COMMAND_MODULES = ["node", "bundle", "ingest", "dsl", "search", "fusion", "eval", "train", "plugin", "demo"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lightretriever", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"lightretriever.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"lightretriever.cli.{name}":
+                continue  # command group not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # user-facing errors: one clear line, no traceback unless -v
+        from lightretriever.errors import LightRetrieverError
+
+        if isinstance(exc, LightRetrieverError) and not args.verbose:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())
