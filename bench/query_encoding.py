@@ -1,0 +1,190 @@
+#!/usr/bin/env python
+"""Query-encoding latency: light encoder (tokenise + table lookup) vs the full backbones, same queries.
+
+    nice python bench/query_encoding.py                      # one CPU thread: light, full MiniLM, full Gemma
+    python bench/query_encoding.py --device cuda             # full models on the GPU (light stays on CPU)
+    python bench/query_encoding.py --systems light,minilm    # skip Gemma
+
+Every query is encoded alone (batch 1), as a search request would. Latency includes tokenisation for
+every system. Queries: the SciFact test split. Prints a markdown table with p50/p99 µs, QPS and speedups.
+"""
+
+from __future__ import annotations
+
+import os
+
+# One thread everywhere, set before numpy/torch/tokenizers start their pools.
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ[_var] = "1"
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = Path(os.environ.get("LIGHTRETRIEVER_DATA", REPO.parent / "shared" / "data")) / "scifact"
+
+
+def test_queries(data: Path) -> list[str]:
+    with open(data / "qrels" / "test.tsv", encoding="utf-8") as fh:
+        ids = {line.split("\t")[0] for line in list(fh)[1:]}
+    queries = []
+    with open(data / "queries.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            record = json.loads(line)
+            if record["_id"] in ids:
+                queries.append(record["text"])
+    return queries
+
+
+def time_each(fn, queries: list[str], passes: int, warmup: int = 20) -> np.ndarray:
+    for q in queries[:warmup]:
+        fn(q)
+    times = []
+    for _ in range(passes):
+        for q in queries:
+            start = time.perf_counter_ns()
+            fn(q)
+            times.append(time.perf_counter_ns() - start)
+    return np.array(times, dtype=np.float64) / 1e3  # µs
+
+
+def machine() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        model = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or "unknown CPU"
+    return f"{model}, {os.cpu_count()} cores visible"
+
+
+def minilm_bundle(path: str | None):
+    from lightretriever.bundle import Bundle
+
+    if path:
+        return Bundle.load(path)
+    cached = Path.home() / ".cache" / "lightretriever" / "bundles" / "bench-minilm-zero-shot"
+    if not (cached / "manifest.json").is_file():
+        from lightretriever.bundle.build import build_bundle
+
+        build_bundle("minilm", cached, overwrite=True)
+    return Bundle.load(cached)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="BEIR dir with the SciFact test split")
+    parser.add_argument("--bundle", help="MiniLM bundle dir (default: build/reuse a zero-shot one in ~/.cache)")
+    parser.add_argument("--device", default="cpu", help="device for the full models: cpu | cuda")
+    parser.add_argument("--systems", default="light,minilm,gemma", help="comma list of light,minilm,gemma")
+    parser.add_argument("--light-passes", type=int, default=5, help="passes over the queries for the light encoder")
+    parser.add_argument("--full-passes", type=int, default=1, help="passes for the full models")
+    parser.add_argument("--limit", type=int, help="use only the first N queries")
+    parser.add_argument("--json-out", type=Path, help="also write the results as JSON")
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(1)
+    from lightretriever.encode.query import LightQueryEncoder
+
+    systems = args.systems.split(",")
+    queries = test_queries(args.data)[: args.limit]
+    bundle = minilm_bundle(args.bundle)
+    rows: dict[str, dict] = {}
+
+    def record(name: str, times: np.ndarray, device: str, baseline: str | None) -> None:
+        rows[name] = {
+            "device": device, "n": int(times.size), "p50_us": float(np.percentile(times, 50)),
+            "p99_us": float(np.percentile(times, 99)), "mean_us": float(times.mean()),
+            "qps": float(1e6 / times.mean()), "baseline": baseline,
+        }
+        print(f"  {name}: p50 {rows[name]['p50_us']:.1f} µs over {times.size} encodings", flush=True)
+
+    light = LightQueryEncoder.from_bundle(bundle)
+    if "light" in systems:
+        record("light (MiniLM bundle)", time_each(light.encode_query, queries, args.light_passes), "cpu", None)
+
+    cosines = None
+    if "minilm" in systems:
+        from lightretriever.encode.document import DocumentEncoder
+
+        full = DocumentEncoder.from_bundle(bundle, device=args.device, batch_size=1)
+        record("full MiniLM", time_each(lambda q: full.encode_queries([q]), queries, args.full_passes),
+               args.device, "light (MiniLM bundle)")
+        dense_full = full.encode_queries(queries)
+        cosines = np.array([light.encode_query(q).dense @ v for q, v in zip(queries, dense_full)])
+        del full
+
+    if "gemma" in systems:
+        from tokenizers import Tokenizer
+
+        from lightretriever.encode.backbone import load_backbone
+        from lightretriever.encode.document import DocumentEncoder
+
+        t0 = time.perf_counter()
+        backbone = load_backbone("gemma3-270m", device=args.device)
+        print(f"  Gemma 3 270M GGUF loaded in {time.perf_counter() - t0:.0f} s", flush=True)
+        if "light" in systems:
+            # Light encoding with Gemma's 262k tokenizer and a table of Gemma's shape. Its values are random
+            # (a real 262k-row table needs a GPU to build), which does not change the cost of the lookup.
+            tok = Tokenizer.from_str(backbone.tokenizer.backend_tokenizer.to_str())
+            tok.no_padding()
+            tok.no_truncation()
+            vocab = len(backbone.tokenizer)
+            table = np.random.default_rng(0).standard_normal((vocab, backbone.hidden_size)).astype(np.float16)
+            light_gemma = LightQueryEncoder(tok, table, 64, backbone.tokenizer.unk_token_id, backbone.special_ids())
+            record("light (Gemma tokenizer + 262k table, speed only)",
+                   time_each(light_gemma.encode_query, queries, args.light_passes), "cpu", None)
+            del table, light_gemma
+        full_gemma = DocumentEncoder.from_backbone(backbone, batch_size=1)
+        baseline = "light (Gemma tokenizer + 262k table, speed only)" if "light" in systems else None
+        record("full Gemma 3 270M", time_each(lambda q: full_gemma.encode_queries([q]), queries,
+                                               args.full_passes, warmup=5), args.device, baseline)
+
+    print(f"\nMachine: {machine()}; torch threads {torch.get_num_threads()}; "
+          f"full-model device: {args.device}; {len(queries)} SciFact test queries\n")
+    light_row = rows.get("light (MiniLM bundle)")
+    print("| system | device | encodings | p50 µs | p99 µs | mean µs | QPS | p50 vs light (MiniLM) | "
+          "p50 vs light (same tokenizer) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, r in rows.items():
+        vs_minilm = f"{r['p50_us'] / light_row['p50_us']:.0f}x" if light_row and r is not light_row else "-"
+        same = rows.get(r["baseline"]) if r["baseline"] else None
+        vs_same = f"{r['p50_us'] / same['p50_us']:.0f}x" if same else "-"
+        r["ratio_vs_light_minilm"] = r["p50_us"] / light_row["p50_us"] if light_row else None
+        r["ratio_vs_light_same_tokenizer"] = r["p50_us"] / same["p50_us"] if same else None
+        print(f"| {name} | {r['device']} | {r['n']} | {r['p50_us']:.1f} | {r['p99_us']:.1f} | "
+              f"{r['mean_us']:.1f} | {r['qps']:.0f} | {vs_minilm} | {vs_same} |")
+    if cosines is not None:
+        print(f"\nZero-shot cosine(light dense, full MiniLM dense) over the queries: mean {cosines.mean():.3f}, "
+              f"min {cosines.min():.3f}")
+    targets = []
+    if light_row:
+        targets.append(("light p50 <= 50 µs", light_row["p50_us"] <= 50))
+    if "full MiniLM" in rows and rows["full MiniLM"]["device"] == "cpu" and light_row:
+        targets.append((">= 250x faster than full MiniLM (CPU)", rows["full MiniLM"]["ratio_vs_light_minilm"] >= 250))
+    if "full Gemma 3 270M" in rows and rows["full Gemma 3 270M"]["device"] == "cpu" and light_row:
+        g = rows["full Gemma 3 270M"]
+        targets.append((">= 2000x faster than full Gemma (CPU, vs light MiniLM)", g["ratio_vs_light_minilm"] >= 2000))
+        if g["ratio_vs_light_same_tokenizer"]:
+            targets.append((">= 2000x faster than full Gemma (CPU, vs light Gemma)",
+                            g["ratio_vs_light_same_tokenizer"] >= 2000))
+    for label, ok in targets:
+        print(f"target {label}: {'met' if ok else 'NOT met'}")
+    if args.json_out:
+        args.json_out.write_text(json.dumps({"machine": machine(), "queries": len(queries), "rows": rows,
+                                             "cosine_mean": None if cosines is None else float(cosines.mean()),
+                                             "targets": dict(targets)}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,168 @@
+"""Throughput and latency of search systems under concurrent clients, side by side in one run.
+
+    nice python bench/search.py --bundle DIR --index scifact-minilm-zeroshot \
+        --dataset /work/shared/data/scifact --systems hybrid-linear,full-dense --clients 4
+
+Every system runs the same queries against the same node with N client threads sharing one
+opensearch-py client; full-dense encodes queries with the full backbone on CPU (the baseline),
+the light systems with the token table. Prints and optionally writes a Markdown table.
+
+Extra systems (e.g. the OpenSearch plugin's server-side fusion) join through the registry in
+`lightretriever.evaluate.systems`: `register_system(name, factory)`; `--register module:function`
+imports a module and calls `function(register_system)` before the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import queue
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lightretriever.evaluate.dataset import load_dataset
+from lightretriever.evaluate.report import machine
+from lightretriever.evaluate.systems import EvalContext, build_system, register_system
+
+
+def run_concurrent(system, texts: list[str], clients: int, k: int, rounds: int) -> dict:
+    """`clients` threads pull queries from one queue until it is empty; returns latency stats."""
+    work: queue.Queue[str] = queue.Queue()
+    for _ in range(rounds):
+        for text in texts:
+            work.put(text)
+    latencies: list[float] = []
+    encodes: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+
+    def client_loop() -> None:
+        nonlocal errors
+        while True:
+            try:
+                text = work.get_nowait()
+            except queue.Empty:
+                return
+            started = time.perf_counter()
+            try:
+                result = system.search(text, k)
+            except Exception:  # counted, not fatal: the bench measures the queries that ran
+                with lock:
+                    errors += 1
+                continue
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                encodes.append(result.encode_seconds)
+
+    threads = [threading.Thread(target=client_loop) for _ in range(clients)]
+    wall_start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - wall_start
+    lat = np.array(latencies) * 1000.0
+    return {
+        "queries": len(latencies),
+        "errors": errors,
+        "qps": len(latencies) / wall,
+        "p50_ms": float(np.percentile(lat, 50)),
+        "p99_ms": float(np.percentile(lat, 99)),
+        "mean_ms": float(lat.mean()),
+        "encode_mean_ms": 1000.0 * float(np.mean(encodes)),
+        "encode_share": float(np.sum(encodes) / np.sum(latencies)),
+    }
+
+
+def markdown(results: dict[str, dict], baseline: str | None) -> str:
+    lines = [
+        "| system | QPS | p50 ms | p99 ms | mean ms | encode mean ms | encode share | QPS vs " + (baseline or "-") + " |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    base = results.get(baseline, {}).get("qps") if baseline else None
+    for name, r in results.items():
+        ratio = f"{r['qps'] / base:.2f}x" if base else "-"
+        lines.append(
+            f"| {name} | {r['qps']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['mean_ms']:.1f} "
+            f"| {r['encode_mean_ms']:.3f} | {100 * r['encode_share']:.2f}% | {ratio} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bundle", required=True)
+    parser.add_argument("--index", required=True)
+    parser.add_argument("--dataset", required=True, help="BEIR dataset dir; its split's queries are the load")
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--systems", default="hybrid-linear,hybrid-learned,light-dense,bm25,full-dense")
+    parser.add_argument("--baseline", default="full-dense", help="system the QPS ratio is taken against")
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--queries", type=int, default=300, help="first N queries of the split")
+    parser.add_argument("--rounds", type=int, default=1, help="passes over the queries per system")
+    parser.add_argument("-k", type=int, default=10)
+    parser.add_argument("--depth", type=int, default=100)
+    parser.add_argument("--device", default="cpu", help="full-dense query encoder device (default cpu)")
+    parser.add_argument("--opensearch", metavar="URL", help="OpenSearch URL (default: the local node)")
+    parser.add_argument("--register", action="append", default=[], metavar="MODULE:FUNCTION",
+                        help="call FUNCTION(register_system) from MODULE to add systems (e.g. the plugin)")
+    parser.add_argument("--out", help="write the Markdown table and JSON here (stem; .md/.json added)")
+    args = parser.parse_args(argv)
+
+    from lightretriever.bundle import Bundle
+
+    for spec in args.register:
+        module, _, function = spec.partition(":")
+        getattr(importlib.import_module(module), function or "register_bench_systems")(register_system)
+    client = _client(args.opensearch)
+    context = EvalContext(client, args.index, Bundle.load(args.bundle), depth=args.depth, device=args.device)
+    texts = list(load_dataset(args.dataset, args.split).queries.values())[: args.queries]
+    names = [s.strip() for s in args.systems.split(",") if s.strip()]
+    systems = {name: build_system(name, context) for name in names}
+
+    results: dict[str, dict] = {}
+    for name, system in systems.items():
+        for text in texts[:10]:  # warm-up: JIT, caches, connection pool
+            system.search(text, args.k)
+        results[name] = run_concurrent(system, texts, args.clients, args.k, args.rounds)
+        print(f"{name}: {json.dumps({k: round(v, 4) for k, v in results[name].items()})}", file=sys.stderr)
+
+    header = (
+        f"{len(texts)} queries x {args.rounds} round(s) from {Path(args.dataset).name}/{args.split}, "
+        f"{args.clients} concurrent clients, k={args.k}, depth={args.depth}, index `{args.index}`; "
+        f"full-dense encoder on {args.device}; torch threads {_torch_threads()}; machine: {machine()}"
+    )
+    table = markdown(results, args.baseline if args.baseline in results else None)
+    print(header + "\n\n" + table)
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.with_suffix(".md").write_text(header + "\n\n" + table + "\n", encoding="utf-8")
+        out.with_suffix(".json").write_text(
+            json.dumps({"setup": header, "argv": sys.argv, "results": results}, indent=2) + "\n", encoding="utf-8"
+        )
+    return 0
+
+
+def _client(url: str | None):
+    from lightretriever.client import get_client
+
+    return get_client(url)
+
+
+def _torch_threads() -> str:
+    if "torch" not in sys.modules:
+        return "n/a"
+    return str(sys.modules["torch"].get_num_threads())
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    sys.exit(main())

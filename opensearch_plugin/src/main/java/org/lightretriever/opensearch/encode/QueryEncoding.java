@@ -1,0 +1,9 @@
+package org.lightretriever.opensearch.encode;
+
+import java.util.Map;
+
+/**
+ * docs/design.md "Light query encoding". `sparse` maps token id -> count of the kept ids, in first-seen order.
+ */
+public record QueryEncoding(int[] ids, float[] dense, Map<Integer, Integer> sparse, int nTokens, int nUnknown,
+                            boolean truncated, double oovShare) {}

@@ -1,0 +1,148 @@
+package org.lightretriever.opensearch.query;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.lucene.index.FieldInfo;
+import org.apache.lucene.index.IndexReader;
+import org.apache.lucene.index.StoredFieldVisitor;
+import org.apache.lucene.index.StoredFields;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.Query;
+import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.TopDocs;
+import org.lightretriever.opensearch.fusion.Fused;
+import org.lightretriever.opensearch.fusion.Fusion;
+import org.lightretriever.opensearch.fusion.Hit;
+import org.lightretriever.opensearch.registry.LightModel;
+import org.opensearch.index.mapper.IdFieldMapper;
+import org.opensearch.index.mapper.MappedFieldType;
+import org.opensearch.index.mapper.Uid;
+import org.opensearch.index.query.QueryBuilder;
+import org.opensearch.index.query.QueryShardContext;
+import org.opensearch.index.query.Rewriteable;
+import org.opensearch.knn.index.mapper.KNNVectorFieldType;
+
+/**
+ * Per shard: run each system's sub-query for its top `k` with this shard's reader, fuse exactly like the
+ * Python side, and return a query that matches the fused documents with their fused scores. Fusion is per
+ * shard, which equals global fusion on a single-shard index (see the plugin README).
+ */
+final class ShardFusion {
+    private final QueryShardContext context;
+    private final LightModel model;
+    private final SubQueries sub;
+    private final List<String> systems;
+    private final Fusion fusion;
+    private final String fusionName;
+
+    ShardFusion(QueryShardContext context, LightModel model, SubQueries sub, List<String> systems, Fusion fusion, String fusionName) {
+        this.context = context;
+        this.model = model;
+        this.sub = sub;
+        this.systems = systems;
+        this.fusion = fusion;
+        this.fusionName = fusionName;
+    }
+
+    Query run() throws IOException {
+        if (systems.contains("dense")) {
+            checkDenseField();
+        }
+        if (context.searcher() == null) {
+            throw new IllegalArgumentException("[lightretriever] query needs a shard searcher and cannot be used here (e.g. in an alias filter)");
+        }
+        IndexReader reader = context.searcher().getIndexReader();
+        IndexSearcher searcher = new IndexSearcher(reader);
+        searcher.setSimilarity(context.searcher().getSimilarity()); // the index's BM25 settings
+        searcher.setQueryCache(null);
+        StoredFields stored = reader.storedFields();
+        Map<String, List<Hit>> hits = new LinkedHashMap<>();
+        Map<String, Integer> luceneDocs = new HashMap<>();
+        Map<Integer, String> idOfDoc = new HashMap<>();
+        for (String system : systems) {
+            QueryBuilder builder = Rewriteable.rewrite(sub.build(system, context), context, true);
+            TopDocs top = searcher.search(builder.toQuery(context), sub.depth());
+            List<Hit> ranked = new ArrayList<>(top.scoreDocs.length);
+            for (ScoreDoc sd : top.scoreDocs) {
+                String id = idOfDoc.get(sd.doc);
+                if (id == null) {
+                    id = readId(stored, sd.doc);
+                    idOfDoc.put(sd.doc, id);
+                    luceneDocs.put(id, sd.doc);
+                }
+                // the score as a REST client sees it: the float's shortest decimal, read back as a double
+                ranked.add(new Hit(id, Double.parseDouble(Float.toString(sd.score))));
+            }
+            hits.put(system, ranked);
+        }
+        QueryEncodingStats stats = new QueryEncodingStats(sub);
+        List<Fused> fused = fusion.fuse(hits, stats.queryLen(), stats.oovShare());
+        int[] docs = new int[fused.size()];
+        float[] scores = new float[fused.size()];
+        float previous = Float.POSITIVE_INFINITY;
+        for (int i = 0; i < fused.size(); i++) {
+            docs[i] = luceneDocs.get(fused.get(i).docId());
+            float score = (float) fused.get(i).score();
+            // ties (common with RRF) must keep the fused order (doc id ascending), not Lucene's doc order:
+            // step down by one ulp, far below the 1e-3 the scores are compared at
+            if (score >= previous) {
+                score = Math.nextDown(previous);
+            }
+            scores[i] = score;
+            previous = score;
+        }
+        return new FusedScoreQuery(reader, docs, scores, "model=" + model.name() + ", fusion=" + fusionName + ", systems=" + systems);
+    }
+
+    private void checkDenseField() {
+        MappedFieldType type = context.fieldMapper(sub.denseField());
+        if (type == null) {
+            throw new IllegalArgumentException("[lightretriever] index [" + context.index().getName() + "] has no field [" + sub.denseField() + "]");
+        }
+        if (!(type instanceof KNNVectorFieldType knn)) {
+            throw new IllegalArgumentException("[lightretriever] field [" + sub.denseField() + "] is a [" + type.typeName() + "], not a knn_vector");
+        }
+        int fieldDim = knn.getKnnMappingConfig().getDimension();
+        if (fieldDim != model.dim()) {
+            throw new IllegalArgumentException("[lightretriever] model [" + model.name() + "] has dimension " + model.dim() + " but field ["
+                + sub.denseField() + "] of index [" + context.index().getName() + "] has dimension " + fieldDim);
+        }
+    }
+
+    private static String readId(StoredFields stored, int doc) throws IOException {
+        String[] id = new String[1];
+        stored.document(doc, new StoredFieldVisitor() {
+            @Override
+            public Status needsField(FieldInfo fieldInfo) {
+                if (IdFieldMapper.NAME.equals(fieldInfo.name)) {
+                    return Status.YES;
+                }
+                return id[0] == null ? Status.NO : Status.STOP;
+            }
+
+            @Override
+            public void binaryField(FieldInfo fieldInfo, byte[] value) {
+                id[0] = Uid.decodeId(value);
+            }
+
+            @Override
+            public void stringField(FieldInfo fieldInfo, String value) {
+                id[0] = value;
+            }
+        });
+        if (id[0] == null) {
+            throw new IllegalStateException("document " + doc + " has no stored _id");
+        }
+        return id[0];
+    }
+
+    private record QueryEncodingStats(double queryLen, double oovShare) {
+        QueryEncodingStats(SubQueries sub) {
+            this(sub.encoding().nTokens(), sub.encoding().oovShare());
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package org.lightretriever.opensearch.query;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.lightretriever.opensearch.encode.QueryEncoding;
+import org.opensearch.common.xcontent.LoggingDeprecationHandler;
+import org.opensearch.common.xcontent.json.JsonXContent;
+import org.opensearch.core.xcontent.XContentParser;
+import org.opensearch.index.query.AbstractQueryBuilder;
+import org.opensearch.index.query.BoolQueryBuilder;
+import org.opensearch.index.query.QueryBuilder;
+import org.opensearch.index.query.QueryBuilders;
+import org.opensearch.index.query.QueryShardContext;
+import org.opensearch.knn.index.query.KNNQueryBuilder;
+
+/** The sub-queries of docs/design.md ("Sub-queries"), built exactly as the Python rewriter builds them. */
+final class SubQueries {
+    private final String text;
+    private final QueryEncoding encoding;
+    private final int depth;
+    private final QueryBuilder filter;
+    private final String denseField;
+    private final String sparseField;
+    private final List<String> textFields;
+
+    SubQueries(String text, QueryEncoding encoding, int depth, QueryBuilder filter, String denseField, String sparseField,
+               List<String> textFields) {
+        this.text = text;
+        this.encoding = encoding;
+        this.depth = depth;
+        this.filter = filter;
+        this.denseField = denseField;
+        this.sparseField = sparseField;
+        this.textFields = textFields;
+    }
+
+    String denseField() {
+        return denseField;
+    }
+
+    QueryEncoding encoding() {
+        return encoding;
+    }
+
+    int depth() {
+        return depth;
+    }
+
+    QueryBuilder build(String system, QueryShardContext context) throws IOException {
+        return switch (system) {
+            case "dense" -> KNNQueryBuilder.builder().fieldName(denseField).vector(encoding.dense()).k(depth).filter(filter).build();
+            case "sparse" -> sparse(context);
+            case "bm25" -> {
+                BoolQueryBuilder bool = QueryBuilders.boolQuery().must(QueryBuilders.multiMatchQuery(text, textFields.toArray(String[]::new)));
+                if (filter != null) {
+                    bool.filter(filter);
+                }
+                yield bool;
+            }
+            default -> throw new IllegalArgumentException("unknown system " + system);
+        };
+    }
+
+    /**
+     * One rank_feature clause (linear, boost = count) per token id, ordered by id. rank_feature lives in the
+     * mapper-extras module, so the clause is parsed through the node's query registry rather than linked.
+     */
+    private QueryBuilder sparse(QueryShardContext context) throws IOException {
+        BoolQueryBuilder bool = QueryBuilders.boolQuery().minimumShouldMatch(1);
+        for (Map.Entry<Integer, Integer> e : new TreeMap<>(encoding.sparse()).entrySet()) {
+            String json = "{\"rank_feature\": {\"field\": \"" + sparseField.replace("\\", "\\\\").replace("\"", "\\\"") + "." + e.getKey()
+                + "\", \"linear\": {}, \"boost\": " + (double) e.getValue() + "}}";
+            try (XContentParser parser = JsonXContent.jsonXContent.createParser(context.getXContentRegistry(),
+                LoggingDeprecationHandler.INSTANCE, json)) {
+                parser.nextToken();
+                bool.should(AbstractQueryBuilder.parseInnerQueryBuilder(parser));
+            }
+        }
+        if (filter != null) {
+            bool.filter(filter);
+        }
+        return bool;
+    }
+}

@@ -1,0 +1,100 @@
+"""`lightretriever plugin upload|get|delete|search`: the OpenSearch plugin's model registry and query."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from lightretriever.errors import QueryError
+
+
+def _connection(parser: argparse.ArgumentParser) -> None:
+    from lightretriever.cli.search import add_connection  # one way to connect for every command
+
+    add_connection(parser)
+
+
+def _client(args: argparse.Namespace):
+    from lightretriever.cli.search import connect
+
+    return connect(args)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("plugin", help="the OpenSearch plugin: upload bundles, run server-side queries")
+    sub = parser.add_subparsers(dest="plugin_command", required=True)
+
+    upload = sub.add_parser("upload", help="upload a bundle to the plugin's model registry")
+    upload.add_argument("--bundle", required=True, help="bundle directory")
+    upload.add_argument("--name", help="model name (default: lr-<hash of the bundle's file checksums>)")
+    upload.add_argument("--force", action="store_true", help="upload even when the node holds the same files")
+    _connection(upload)
+    upload.set_defaults(func=_upload)
+
+    get = sub.add_parser("get", help="show a stored model's manifest and file checksums")
+    get.add_argument("name")
+    _connection(get)
+    get.set_defaults(func=_get)
+
+    delete = sub.add_parser("delete", help="remove a model from the registry")
+    delete.add_argument("name")
+    _connection(delete)
+    delete.set_defaults(func=_delete)
+
+    search = sub.add_parser("search", help="run a `lightretriever` query: the node encodes and fuses")
+    search.add_argument("query", help="query text")
+    search.add_argument("--index", required=True)
+    search.add_argument("--model", required=True, help="model name in the plugin's registry")
+    search.add_argument("-k", "--k", type=int, default=100, help="hits per system before fusion (default 100)")
+    search.add_argument("--size", type=int, default=10, help="fused hits to return (default 10)")
+    search.add_argument("--fusion", choices=["linear", "rrf", "learned"], help="default: the bundle's")
+    search.add_argument("--filter", help="an OpenSearch query clause as JSON, applied to every sub-query")
+    search.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _connection(search)
+    search.set_defaults(func=_search)
+
+
+def _upload(args: argparse.Namespace) -> int:
+    from lightretriever.plugin import upload_bundle
+
+    result = upload_bundle(_client(args), args.bundle, args.name, force=args.force)
+    state = "already stored" if result.get("skipped") else "uploaded"
+    print(f"{state}: model {result['name']} ({len(result.get('files', {}))} files)")
+    return 0
+
+
+def _get(args: argparse.Namespace) -> int:
+    from lightretriever.plugin import get_model
+
+    stored = get_model(_client(args), args.name)
+    if stored is None:
+        raise QueryError(f"model {args.name!r} is not in the plugin's registry")
+    print(json.dumps(stored, indent=2))
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    from lightretriever.plugin import delete_model
+
+    if not delete_model(_client(args), args.name):
+        raise QueryError(f"model {args.name!r} is not in the plugin's registry")
+    print(f"deleted model {args.name}")
+    return 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from lightretriever.plugin import search
+
+    filter_clause = None
+    if args.filter:
+        try:
+            filter_clause = json.loads(args.filter)
+        except json.JSONDecodeError as exc:
+            raise QueryError(f"--filter is not JSON: {exc}") from None
+    hits = search(_client(args), args.index, args.model, args.query, args.k, args.size, args.fusion, filter_clause)
+    if args.json:
+        print(json.dumps([{"id": doc_id, "score": score} for doc_id, score in hits]))
+    else:
+        for rank, (doc_id, score) in enumerate(hits, start=1):
+            print(f"{rank:3d}  {score:.6f}  {doc_id}")
+    return 0

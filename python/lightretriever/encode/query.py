@@ -1,0 +1,91 @@
+"""Light query encoder (docs/design.md, "Light query encoding"): a token-table lookup, no model.
+
+numpy + tokenizers only; never import torch or transformers here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lightretriever.errors import QueryError
+
+if TYPE_CHECKING:
+    from lightretriever.bundle import Bundle
+
+
+@dataclass
+class QueryEncoding:
+    ids: list[int]
+    dense: np.ndarray  # float32 [dense_dim], L2-normalised
+    sparse: dict[str, float] = field(default_factory=dict)  # token id (decimal string) -> count
+    n_tokens: int = 0
+    n_unknown: int = 0
+    truncated: bool = False
+    oov_share: float = 0.0
+
+
+# Widening float16 rows costs more than the rest of the lookup, so tables up to this size are widened to
+# float32 once at load (MiniLM: 47 MB); larger ones (262k x 640 Gemma: 671 MB) stay float16 in memory.
+FLOAT32_TABLE_MAX_BYTES = 512 * 2**20
+
+
+class LightQueryEncoder:
+    def __init__(self, tokenizer, table: np.ndarray, max_length: int, unk_id: int | None, exclude_ids,
+                 float32_max_bytes: int = FLOAT32_TABLE_MAX_BYTES):
+        self.tokenizer = tokenizer
+        small = table.size * 4 <= float32_max_bytes
+        self.table = table.astype(np.float32) if small and table.dtype != np.float32 else table
+        self.max_length = int(max_length)
+        self.unk_id = unk_id
+        self.exclude_ids = frozenset(int(i) for i in exclude_ids)
+        if unk_id is not None:
+            self.exclude_ids |= {int(unk_id)}
+
+    @classmethod
+    def from_bundle(cls, bundle: "Bundle") -> "LightQueryEncoder":
+        query = bundle.manifest["query"]
+        return cls(
+            bundle.tokenizer,
+            bundle.table,
+            bundle.manifest["max_length"]["query"],
+            query["unk_id"],
+            query["exclude_ids"],
+        )
+
+    def encode_query(self, text: str) -> QueryEncoding:
+        if not isinstance(text, str) or not text.strip():
+            raise QueryError(f"query {text!r}: empty query")
+        ids = self.tokenizer.encode(text, add_special_tokens=False).ids
+        truncated = len(ids) > self.max_length
+        if truncated:
+            ids = ids[: self.max_length]
+        n_tokens = len(ids)
+        n_unknown = ids.count(self.unk_id) if self.unk_id is not None else 0
+        exclude = self.exclude_ids
+        kept = [i for i in ids if i not in exclude]
+        if not kept:
+            raise QueryError(f"query {text!r}: query has no known tokens")
+        dense = self.table.take(kept, axis=0).sum(axis=0, dtype=np.float32)
+        dense /= len(kept)  # the mean (design.md); normalising next makes it scale-free anyway
+        norm = float(np.sqrt(dense.dot(dense)))
+        if norm > 0.0:
+            dense /= norm
+        counts: dict[int, int] = {}
+        for i in kept:
+            counts[i] = counts.get(i, 0) + 1
+        sparse = {str(i): float(c) for i, c in counts.items()}
+        return QueryEncoding(
+            ids=ids,
+            dense=dense,
+            sparse=sparse,
+            n_tokens=n_tokens,
+            n_unknown=n_unknown,
+            truncated=truncated,
+            oov_share=n_unknown / n_tokens if n_tokens else 0.0,
+        )
+
+    def encode_queries(self, texts: list[str]) -> list[QueryEncoding]:
+        return [self.encode_query(t) for t in texts]

@@ -1,0 +1,133 @@
+"""Systems under evaluation, by name. Each turns query text into a ranked list via OpenSearch.
+
+The registry is the hook for more systems: `register_system("plugin-learned", factory)` where
+`factory(context) -> System` (e.g. the plugin engineer's `lightretriever.plugin.search`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from lightretriever.fuse.hits import Ranked
+from lightretriever.retriever import Retriever
+from lightretriever.rewrite.dsl import dense_clause, search_body
+from lightretriever.rewrite.execute import MSEARCH, response_hits
+from lightretriever.rewrite.rewriter import SYSTEMS
+
+
+@dataclass
+class SystemRun:
+    ranked: Ranked
+    encode_seconds: float = 0.0  # time spent turning text into a query vector (model or table lookup)
+    fusion: str | None = None  # fusion actually applied, after any fallback
+
+
+class System(Protocol):
+    name: str
+
+    def search(self, text: str, k: int, filter: Mapping | None = None) -> SystemRun: ...
+
+
+@dataclass
+class EvalContext:
+    client: object
+    index: str
+    bundle: object
+    depth: int = 100
+    strategy: str = MSEARCH
+    device: str | None = None  # full-dense query encoder: None = CUDA when available, else CPU
+
+
+class RetrieverSystem:
+    """bm25, light-dense, light-sparse and the hybrids: the production `Retriever` path."""
+
+    def __init__(self, name: str, retriever: Retriever):
+        self.name = name
+        self.retriever = retriever
+
+    def search(self, text: str, k: int, filter: Mapping | None = None) -> SystemRun:
+        result = self.retriever.search(text, k, filter)
+        ranked = [(hit.doc_id, hit.score) for hit in result.hits]
+        return SystemRun(ranked, result.timings["encode"], result.fusion)
+
+
+class FullDenseSystem:
+    """The baseline LightRetriever replaces: the query goes through the full backbone (torch)."""
+
+    name = "full-dense"
+
+    def __init__(self, context: EvalContext):
+        from lightretriever.encode.document import DocumentEncoder  # torch: loaded only for this system
+
+        self.encoder = DocumentEncoder.from_bundle(context.bundle, device=context.device)
+        self.context = context
+
+    def encode(self, text: str) -> np.ndarray:
+        return np.asarray(self.encoder.encode_queries([text]), dtype=np.float32)[0]
+
+    def search(self, text: str, k: int, filter: Mapping | None = None) -> SystemRun:
+        from lightretriever.rewrite.validate import check_k, check_text
+
+        check_text(text)
+        depth = max(check_k(k), self.context.depth)
+        started = time.perf_counter()
+        vector = self.encode(text)
+        encoded = time.perf_counter() - started
+        body = search_body(dense_clause(vector, depth, filter), depth)
+        response = self.context.client.search(index=self.context.index, body=body)
+        return SystemRun(response_hits(response)[:k], encoded)
+
+
+def fusion_systems(bundle, fusion: str) -> tuple[str, ...]:
+    """The sub-queries a fusion needs: linear only the weighted systems, learned its model's systems."""
+    config = (bundle.manifest.get("fusion") or {}) if bundle is not None else {}
+    if fusion == "linear":
+        weights = (config.get("linear") or {}).get("weights") or {"dense": 0.7, "sparse": 0.3}
+        return tuple(s for s in SYSTEMS if weights.get(s))
+    if fusion == "learned" and config.get("learned"):
+        return tuple(s for s in SYSTEMS if s in config["learned"]["systems"])
+    return SYSTEMS
+
+
+def _retriever(name: str, systems: tuple[str, ...] | None, fusion: str | None = None):
+    def factory(context: EvalContext) -> System:
+        retriever = Retriever(
+            context.client,
+            context.index,
+            context.bundle,
+            systems=systems or fusion_systems(context.bundle, fusion),
+            fusion=fusion,
+            depth=context.depth,
+            strategy=context.strategy,
+        )
+        return RetrieverSystem(name, retriever)
+
+    return factory
+
+
+SYSTEM_FACTORIES: dict[str, Callable[[EvalContext], System]] = {
+    "bm25": _retriever("bm25", ("bm25",)),
+    "full-dense": FullDenseSystem,
+    "light-dense": _retriever("light-dense", ("dense",)),
+    "light-sparse": _retriever("light-sparse", ("sparse",)),
+    "hybrid-linear": _retriever("hybrid-linear", None, "linear"),
+    "hybrid-rrf": _retriever("hybrid-rrf", None, "rrf"),
+    "hybrid-learned": _retriever("hybrid-learned", None, "learned"),
+}
+ALL_SYSTEMS = tuple(SYSTEM_FACTORIES)
+
+
+def register_system(name: str, factory: Callable[[EvalContext], System]) -> None:
+    """Add a system (e.g. the OpenSearch plugin's server-side fusion) to eval and bench."""
+    SYSTEM_FACTORIES[name] = factory
+
+
+def build_system(name: str, context: EvalContext) -> System:
+    if name not in SYSTEM_FACTORIES:
+        raise ValueError(f"unknown system {name!r}; choose from {', '.join(SYSTEM_FACTORIES)}")
+    return SYSTEM_FACTORIES[name](context)

@@ -1,0 +1,118 @@
+"""Index body and JSON Schemas from the repository's mappings/ directory."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from lightretriever.errors import MappingError, RecordError
+
+DENSE_FIELD = "dense"
+
+
+def mappings_dir() -> Path:
+    """$LIGHTRETRIEVER_MAPPINGS, else <repo>/mappings (the project is installed editable from its clone)."""
+    path = Path(os.environ.get("LIGHTRETRIEVER_MAPPINGS") or Path(__file__).resolve().parents[2] / "mappings")
+    if not (path / "index.json").is_file():
+        raise MappingError(f"mappings directory {path} has no index.json; set LIGHTRETRIEVER_MAPPINGS")
+    return path
+
+
+@cache
+def _load(name: str) -> dict:
+    path = mappings_dir() / name
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise MappingError(f"cannot read {path}: {exc}") from exc
+
+
+def index_body(
+    dense_dim: int, *, m: int = 16, ef_construction: int = 128, shards: int = 1, replicas: int = 0
+) -> dict[str, Any]:
+    """mappings/index.json with the model's dimension and the HNSW / shard parameters filled in."""
+    if not isinstance(dense_dim, int) or isinstance(dense_dim, bool) or not 1 <= dense_dim <= 16000:
+        raise MappingError(f"dense dimension must be an integer in 1..16000, got {dense_dim!r}")
+    for name, value, low in (("m", m, 2), ("ef_construction", ef_construction, 2), ("shards", shards, 1)):
+        if not isinstance(value, int) or value < low:
+            raise MappingError(f"{name} must be an integer >= {low}, got {value!r}")
+    if not isinstance(replicas, int) or replicas < 0:
+        raise MappingError(f"replicas must be an integer >= 0, got {replicas!r}")
+    body = copy.deepcopy(_load("index.json"))
+    body["settings"]["index"].update(number_of_shards=shards, number_of_replicas=replicas)
+    dense = body["mappings"]["properties"][DENSE_FIELD]
+    dense["dimension"] = dense_dim
+    dense["method"]["parameters"].update(m=m, ef_construction=ef_construction)
+    return body
+
+
+def dense_dimension(client: Any, name: str) -> dict[str, int | None]:
+    """{concrete index: dimension of its `dense` knn_vector (None when it has none)} for an index or alias."""
+    found = {}
+    for index, body in client.indices.get_mapping(index=name).items():
+        dense = body.get("mappings", {}).get("properties", {}).get(DENSE_FIELD, {})
+        found[index] = int(dense["dimension"]) if dense.get("type") == "knn_vector" else None
+    return found
+
+
+def create_index(client: Any, name: str, dense_dim: int, **params: Any) -> bool:
+    """Create `name` from mappings/ (True), or accept an existing one whose dimension matches (False).
+
+    An existing index or alias with another dimension, or without a knn_vector `dense`, raises MappingError.
+    """
+    from opensearchpy.exceptions import RequestError
+
+    body = index_body(dense_dim, **params)
+    if not client.indices.exists(index=name):
+        try:
+            client.indices.create(index=name, body=body)
+            return True
+        except RequestError as exc:
+            if exc.error != "resource_already_exists_exception":  # else: created concurrently, check it
+                raise MappingError(f"OpenSearch refused to create index {name!r}: {exc.info}") from exc
+    for index, dim in dense_dimension(client, name).items():
+        if dim is None:
+            raise MappingError(f"index {index!r} exists but has no knn_vector field {DENSE_FIELD!r}")
+        if dim != dense_dim:
+            raise MappingError(
+                f"index {index!r} has dense dimension {dim}, but the model produces {dense_dim}: "
+                "use another index name or re-create the index for this model"
+            )
+    return False
+
+
+@cache
+def _validator(schema_file: str):
+    from jsonschema import Draft202012Validator
+
+    schema = _load(schema_file)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _first_error(schema_file: str, value: Any) -> str | None:
+    errors = sorted(_validator(schema_file).iter_errors(value), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return None
+    error = errors[0]
+    where = "/".join(str(p) for p in error.absolute_path) or "(document)"
+    return f"{where}: {error.message}"
+
+
+def validate_document(record: Any) -> None:
+    """Raise RecordError naming the document and the first problem (mappings/document.schema.json)."""
+    problem = _first_error("document.schema.json", record)
+    if problem:
+        doc_id = record.get("doc_id") if isinstance(record, dict) else None
+        raise RecordError(f"document {doc_id!r}: {problem}" if doc_id else f"document: {problem}")
+
+
+def validate_config(config: Any, source: str = "config") -> None:
+    """Raise MappingError naming the file and the first problem (mappings/config.schema.json)."""
+    problem = _first_error("config.schema.json", config)
+    if problem:
+        raise MappingError(f"{source}: {problem}")

@@ -1,0 +1,36 @@
+"""The plugin as systems of the evaluation/bench registry (`plugin-linear`, `plugin-rrf`, `plugin-learned`).
+
+    python bench/search.py ... --register lightretriever.plugin.bench:register_bench_systems \
+        --systems plugin-linear,hybrid-linear,full-dense
+
+The context's bundle is uploaded once (skipped when the node already holds the same files).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from lightretriever.evaluate.systems import EvalContext, SystemRun
+from lightretriever.plugin.query import search
+from lightretriever.plugin.registry import model_name_for, upload_bundle
+
+
+class PluginSystem:
+    """Server-side encoding and fusion: the client sends text, the node returns fused hits."""
+
+    def __init__(self, name: str, context: EvalContext, fusion: str):
+        self.name = name
+        self.context = context
+        self.fusion = fusion
+        self.model = model_name_for(context.bundle.path)
+        upload_bundle(context.client, context.bundle.path, self.model)
+
+    def search(self, text: str, k: int, filter: Mapping | None = None) -> SystemRun:
+        depth = max(k, self.context.depth)
+        ranked = search(self.context.client, self.context.index, self.model, text, depth, k, self.fusion, filter)
+        return SystemRun(ranked, 0.0, self.fusion)  # encoding happens inside the node
+
+
+def register_bench_systems(register_system) -> None:
+    for fusion in ("linear", "rrf", "learned"):
+        register_system(f"plugin-{fusion}", lambda context, f=fusion: PluginSystem(f"plugin-{f}", context, f))

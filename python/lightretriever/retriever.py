@@ -1,0 +1,126 @@
+"""`Retriever.search(text, k, filter=None)`: light encoding -> sub-queries -> OpenSearch -> fusion.
+
+No torch anywhere on this path: the query encoder is a token-table lookup.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lightretriever.fuse.hits import Ranked
+from lightretriever.fuse.registry import Fusion, build_fusion
+from lightretriever.rewrite.execute import MSEARCH, execute
+from lightretriever.rewrite.rewriter import DEFAULT_DEPTH, SYSTEMS, QueryRewriter, RewrittenQuery
+from lightretriever.rewrite.validate import check_k
+
+
+@dataclass(frozen=True)
+class Hit:
+    doc_id: str
+    score: float
+
+
+@dataclass
+class SearchResult:
+    """The fused hits plus what produced them; iterating it iterates the hits."""
+
+    hits: list[Hit]
+    fusion: str | None  # algorithm used after any fallback; None for a single system
+    systems: dict[str, Ranked]  # each system's own ranked hits, as OpenSearch returned them
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: encode, search, fuse, total
+
+    def __iter__(self):
+        return iter(self.hits)
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+    def __getitem__(self, item):
+        return self.hits[item]
+
+    def ids(self) -> list[str]:
+        return [hit.doc_id for hit in self.hits]
+
+
+class Retriever:
+    """Searches one index with one bundle. Thread-safe for concurrent `search` calls."""
+
+    def __init__(
+        self,
+        client,
+        index: str,
+        bundle=None,
+        *,
+        fusion: str | None = None,
+        systems: Sequence[str] = SYSTEMS,
+        depth: int = DEFAULT_DEPTH,
+        strategy: str = MSEARCH,
+        rewriter: QueryRewriter | None = None,
+    ):
+        self.client = client
+        self.index = index
+        self.bundle = bundle
+        self.systems = tuple(systems)
+        self.depth = check_k(depth, "depth")
+        self.strategy = strategy
+        needs_encoder = "dense" in self.systems or "sparse" in self.systems
+        if rewriter is None:
+            rewriter = QueryRewriter.from_bundle(bundle) if needs_encoder else QueryRewriter(None)
+        self.rewriter = rewriter
+        self._fusions: dict[str | None, Fusion] = {}
+        self.default_fusion = fusion
+        if len(self.systems) > 1:
+            self.fusion(fusion)  # load (and validate) the model now, not on the first query
+
+    @classmethod
+    def open(cls, bundle_path: str | Path, index: str, client=None, **kwargs) -> Retriever:
+        from lightretriever.bundle import Bundle
+        from lightretriever.client import get_client
+
+        return cls(client or get_client(), index, Bundle.load(bundle_path), **kwargs)
+
+    def fusion(self, name: str | None = None) -> Fusion:
+        name = name or self.default_fusion
+        if name not in self._fusions:
+            manifest = self.bundle.manifest if self.bundle is not None else {}
+            path = self.bundle.path if self.bundle is not None else None
+            self._fusions[name] = build_fusion(name, manifest.get("fusion"), path)
+        return self._fusions[name]
+
+    def rewrite(self, text: str, k: int = 10, filter: Mapping | None = None) -> RewrittenQuery:
+        k = check_k(k)
+        return self.rewriter.rewrite(text, depth=max(k, self.depth), filter=filter, systems=self.systems)
+
+    def search(
+        self, text: str, k: int = 10, filter: Mapping | None = None, fusion: str | None = None
+    ) -> SearchResult:
+        started = time.perf_counter()
+        query = self.rewrite(text, k, filter)
+        sent = time.perf_counter()
+        per_system = execute(self.client, self.index, query, self.strategy)
+        received = time.perf_counter()
+        if len(per_system) == 1:
+            (ranked,) = per_system.values()
+            used = None
+        else:
+            method = self.fusion(fusion)
+            ranked = method(per_system, query.query_len, query.oov_share)
+            used = method.name
+        done = time.perf_counter()
+        return SearchResult(
+            hits=[Hit(doc_id, score) for doc_id, score in ranked[:k]],
+            fusion=used,
+            systems=per_system,
+            warnings=list(query.warnings),
+            timings={
+                "encode": query.encode_seconds,
+                "rewrite": sent - started,
+                "search": received - sent,
+                "fuse": done - received,
+                "total": done - started,
+            },
+        )

@@ -1,0 +1,49 @@
+"""The three sub-queries of docs/design.md ("Sub-queries"), each as a plain dict.
+
+`filter` is any OpenSearch query clause (term, range, bool, ...) and is applied inside every clause,
+so each system's top-k is computed over the filtered documents only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+DEFAULT_TEXT_FIELDS = ("title", "text")
+
+
+def dense_clause(
+    vector: Sequence[float] | np.ndarray, k: int, filter: Mapping | None = None, field: str = "dense"
+) -> dict:
+    spec: dict = {"vector": [float(v) for v in vector], "k": int(k)}
+    if filter is not None:
+        spec["filter"] = dict(filter)
+    return {"knn": {field: spec}}
+
+
+def sparse_clause(counts: Mapping[str, float], filter: Mapping | None = None, field: str = "sparse") -> dict:
+    """One rank_feature clause per query token id, linear function, boost = the token's count.
+
+    Clauses are ordered by token id (numeric) so the body is deterministic for a given query.
+    """
+    should = [
+        {"rank_feature": {"field": f"{field}.{token_id}", "linear": {}, "boost": float(count)}}
+        for token_id, count in sorted(counts.items(), key=lambda item: int(item[0]))
+    ]
+    body: dict = {"should": should, "minimum_should_match": 1}
+    if filter is not None:
+        body["filter"] = [dict(filter)]
+    return {"bool": body}
+
+
+def bm25_clause(text: str, filter: Mapping | None = None, fields: Sequence[str] = DEFAULT_TEXT_FIELDS) -> dict:
+    body: dict = {"must": [{"multi_match": {"query": text, "fields": list(fields)}}]}
+    if filter is not None:
+        body["filter"] = [dict(filter)]
+    return {"bool": body}
+
+
+def search_body(query: Mapping, size: int) -> dict:
+    """A request body returning ids and scores only: no _source, no exact hit count."""
+    return {"size": int(size), "query": dict(query), "_source": False, "track_total_hits": False}

@@ -1,0 +1,162 @@
+"""Training examples: (query, positive document, optional negatives) from a BEIR split or a JSONL file.
+
+A BEIR split gives one example per judged (query, document) pair with score > 0. A JSONL file holds one
+example per line: {"query": str, "positive": str | {"title", "text"}, "negatives": [same as positive]}
+(`query_id` / ids optional). A bad line never stops the job: it goes to the dead-letter file with the
+file name, line number, reason and the raw line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lightretriever.errors import RecordError
+
+
+@dataclass(frozen=True)
+class Doc:
+    doc_id: str
+    title: str
+    text: str
+
+
+@dataclass
+class Example:
+    query_id: str
+    query: str
+    positive: Doc
+    negatives: list[Doc] = field(default_factory=list)  # mined candidates; a step samples from them
+    positive_ids: frozenset[str] = frozenset()  # every relevant doc of the query: never a negative
+
+
+def read_corpus(dataset: Path) -> dict[str, Doc]:
+    corpus: dict[str, Doc] = {}
+    path = Path(dataset) / "corpus.jsonl"
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                corpus[str(rec["_id"])] = Doc(str(rec["_id"]), rec.get("title") or "", rec.get("text") or "")
+            except (ValueError, KeyError, TypeError) as exc:
+                raise RecordError(f"{path}:{n}: not a corpus record ({exc})") from exc
+    return corpus
+
+
+def read_queries(dataset: Path) -> dict[str, str]:
+    path = Path(dataset) / "queries.jsonl"
+    queries: dict[str, str] = {}
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                queries[str(rec["_id"])] = rec["text"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise RecordError(f"{path}:{n}: not a query record ({exc})") from exc
+    return queries
+
+
+def read_qrels(dataset: Path, split: str) -> dict[str, dict[str, int]]:
+    path = Path(dataset) / "qrels" / f"{split}.tsv"
+    if not path.exists():
+        raise RecordError(f"{path}: no qrels for split {split!r}")
+    qrels: dict[str, dict[str, int]] = {}
+    with path.open(encoding="utf-8") as fh:
+        for n, row in enumerate(csv.reader(fh, delimiter="\t"), 1):
+            if n == 1 and row and row[0] == "query-id":
+                continue
+            try:
+                qid, did, score = row[0], row[1], int(row[2])
+            except (IndexError, ValueError) as exc:
+                raise RecordError(f"{path}:{n}: not 'query-id corpus-id score' ({row!r})") from exc
+            qrels.setdefault(qid, {})[did] = score
+    return qrels
+
+
+def beir_examples(dataset: Path, split: str, corpus: dict[str, Doc] | None = None) -> list[Example]:
+    """One example per relevant (query, doc) pair of `split`; ids missing from corpus/queries are errors."""
+    corpus = read_corpus(dataset) if corpus is None else corpus
+    queries = read_queries(dataset)
+    examples = []
+    for qid, judged in read_qrels(dataset, split).items():
+        if qid not in queries:
+            raise RecordError(f"{dataset}: qrels {split} query {qid!r} not in queries.jsonl")
+        positives = frozenset(d for d, s in judged.items() if s > 0)
+        for did, score in sorted(judged.items()):
+            if score <= 0:
+                continue
+            if did not in corpus:
+                raise RecordError(f"{dataset}: qrels {split} doc {did!r} (query {qid}) not in corpus.jsonl")
+            examples.append(Example(qid, queries[qid], corpus[did], positive_ids=positives))
+    return examples
+
+
+def _as_doc(value, where: str, label: str) -> Doc:
+    if isinstance(value, str) and value.strip():
+        return Doc(f"{where}:{label}", "", value)
+    if isinstance(value, dict) and isinstance(value.get("text", ""), str) and isinstance(value.get("title", ""), str):
+        if (value.get("text") or value.get("title") or "").strip():
+            return Doc(str(value.get("_id", value.get("id", f"{where}:{label}"))), value.get("title", ""),
+                       value.get("text", ""))
+    raise RecordError(f"{where}: {label} must be a non-empty string or an object with title/text")
+
+
+def parse_example(line: str, where: str) -> Example:
+    try:
+        rec = json.loads(line)
+    except ValueError as exc:
+        raise RecordError(f"{where}: not valid JSON ({exc.msg})") from exc
+    if not isinstance(rec, dict):
+        raise RecordError(f"{where}: a line must be a JSON object")
+    query = rec.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise RecordError(f"{where}: 'query' must be a non-empty string")
+    if "positive" not in rec:
+        raise RecordError(f"{where}: missing 'positive'")
+    positive = _as_doc(rec["positive"], where, "positive")
+    negs = rec.get("negatives", [])
+    if not isinstance(negs, list):
+        raise RecordError(f"{where}: 'negatives' must be a list")
+    negatives = [_as_doc(v, where, f"negatives[{i}]") for i, v in enumerate(negs)]
+    return Example(str(rec.get("query_id", where)), query, positive, negatives, frozenset({positive.doc_id}))
+
+
+def jsonl_examples(path: Path, dead_letters: Path | None = None) -> list[Example]:
+    """Read examples; each bad line goes to `dead_letters` (JSONL) with its reason instead of failing."""
+    path = Path(path)
+    examples, bad = [], []
+    with path.open(encoding="utf-8", errors="surrogateescape") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                examples.append(parse_example(line, f"{path.name}:{n}"))
+            except RecordError as exc:
+                raw = line.rstrip("\n").encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                bad.append({"source": str(path), "line": n, "reason": str(exc), "raw": raw})
+    if bad:
+        target = Path(dead_letters) if dead_letters else path.with_suffix(".dead-letters.jsonl")
+        with target.open("a", encoding="utf-8") as out:
+            for rec in bad:
+                out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    return examples
+
+
+def sample_negatives(example: Example, pool: list[Doc], n: int, rng: random.Random) -> list[Doc]:
+    """`n` negatives for one step: sampled from the example's mined ones, topped up at random from `pool`."""
+    mined = [d for d in example.negatives if d.doc_id not in example.positive_ids]
+    chosen = rng.sample(mined, min(n, len(mined)))
+    tries = 0
+    while len(chosen) < n and pool and tries < 100 * n:
+        tries += 1
+        cand = pool[rng.randrange(len(pool))]
+        if cand.doc_id not in example.positive_ids and cand.doc_id != example.positive.doc_id:
+            chosen.append(cand)
+    return chosen

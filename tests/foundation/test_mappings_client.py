@@ -1,0 +1,117 @@
+"""mappings.py, config.py and client.py without a node."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lightretriever import client, config, mappings
+from lightretriever.errors import MappingError, NodeError, RecordError
+
+
+def test_index_body_fills_parameters():
+    body = mappings.index_body(384, m=24, ef_construction=256, shards=2, replicas=1)
+    dense = body["mappings"]["properties"]["dense"]
+    assert dense["dimension"] == 384
+    assert dense["method"] == {
+        "name": "hnsw",
+        "engine": "lucene",
+        "space_type": "innerproduct",
+        "parameters": {"m": 24, "ef_construction": 256},
+    }
+    assert body["settings"]["index"] == {"knn": True, "number_of_shards": 2, "number_of_replicas": 1}
+    assert mappings.index_body(8)["mappings"]["properties"]["dense"]["dimension"] == 8  # template untouched
+    with pytest.raises(MappingError, match="dense dimension"):
+        mappings.index_body(0)
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"text": "t"}, "'doc_id' is a required property"),
+        ({"doc_id": "a", "text": ""}, "text: '' should be non-empty"),
+        ({"doc_id": "a", "text": "t", "sparse": {"10": 0.0}}, "sparse/10: 0.0 is less than or equal"),
+        ({"doc_id": "a", "text": "t", "sparse": {"##ing": 1.0}}, "'##ing' does not match"),
+        ({"doc_id": "a", "text": "t", "dense": ["x"]}, "dense/0: 'x' is not of type 'number'"),
+        ({"doc_id": "a", "text": "t", "colour": "red"}, "'colour' was unexpected"),
+    ],
+)
+def test_validate_document_names_record_and_reason(doc, message):
+    with pytest.raises(RecordError, match=message):
+        mappings.validate_document(doc)
+
+
+def test_valid_document_passes():
+    mappings.validate_document(
+        {
+            "doc_id": "d1",
+            "title": None,
+            "text": "t",
+            "dense": [0.6, 0.8],
+            "sparse": {"0": 1e-3, "2054": 2.5},
+            "metadata": {"year": 2020},
+        }
+    )
+
+
+def test_config_file(tmp_path, monkeypatch):
+    good = tmp_path / "lightretriever.json"
+    good.write_text(
+        json.dumps({"opensearch": {"url": "https://search.example:9200"}, "index": {"name": "docs"}})
+    )
+    assert config.load_config(good)["index"]["name"] == "docs"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"index": {"shards": 0}}))
+    with pytest.raises(MappingError, match=r"bad.json: index/shards: 0 is less than the minimum of 1"):
+        config.load_config(bad)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.chdir(empty)
+    monkeypatch.delenv("LIGHTRETRIEVER_CONFIG", raising=False)
+    assert config.load_config() == {}  # no file: no config
+    monkeypatch.chdir(tmp_path)
+    assert config.load_config()["opensearch"]["url"].startswith("https://")  # ./lightretriever.json
+    monkeypatch.setenv("LIGHTRETRIEVER_CONFIG", str(tmp_path / "nope.json"))
+    with pytest.raises(MappingError, match="nope.json does not exist"):
+        config.load_config()
+
+
+def test_client_url_auth_and_tls(monkeypatch, tmp_path):
+    monkeypatch.setenv("LIGHTRETRIEVER_OPENSEARCH_URL", "https://search.example:9200/")
+    monkeypatch.setenv("LIGHTRETRIEVER_OPENSEARCH_USER", "alice")
+    monkeypatch.setenv("LIGHTRETRIEVER_OPENSEARCH_PASSWORD", "secret")
+    conn = client.get_client().transport.get_connection()
+    assert conn.host == "https://search.example:9200"
+    assert conn.http_auth == ("alice", "secret")
+    assert conn.use_ssl is True and conn.pool.cert_reqs == "CERT_REQUIRED"  # verification on by default
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert client.get_client(ca_certs=str(ca)).transport.get_connection().pool.ca_certs == str(ca)
+    insecure = client.get_client(verify_certs=False).transport.get_connection()
+    assert insecure.pool.cert_reqs == "CERT_NONE"
+    with pytest.raises(NodeError, match="CA bundle .*missing.pem does not exist"):
+        client.get_client(ca_certs=str(tmp_path / "missing.pem"))
+    monkeypatch.delenv("LIGHTRETRIEVER_OPENSEARCH_PASSWORD")
+    with pytest.raises(NodeError, match="needs both a user and a password"):
+        client.get_client()
+    with pytest.raises(NodeError, match="is not http"):
+        client.get_client("ftp://x")
+
+
+def test_client_from_cli_args(monkeypatch):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    client.add_connection_args(parser)
+    args = parser.parse_args(["--opensearch", "http://127.0.0.1:9", "--insecure"])
+    monkeypatch.delenv("LIGHTRETRIEVER_OPENSEARCH_USER", raising=False)
+    assert client.client_from_args(args).transport.get_connection().host == "http://127.0.0.1:9"
+    assert client.get_client(args).transport.get_connection().host == "http://127.0.0.1:9"
+
+
+def test_no_url_anywhere_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.delenv("LIGHTRETRIEVER_OPENSEARCH_URL", raising=False)
+    monkeypatch.setenv("LIGHTRETRIEVER_HOME", str(tmp_path))
+    with pytest.raises(NodeError, match="no OpenSearch URL.*lightretriever node start"):
+        client.get_client()

@@ -1,0 +1,127 @@
+"""Model registry REST and bad input, against the real node with the plugin (synthetic bundles: no torch)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+from opensearchpy import helpers
+from opensearchpy.exceptions import NotFoundError, RequestError
+
+from lightretriever.errors import BundleError, QueryError
+from lightretriever.plugin import MODELS_PATH, bundle_payload, delete_model, get_model, search, upload_bundle
+
+pytestmark = pytest.mark.node
+
+
+def _index(client, name: str, dim: int, docs: int = 20, seed: int = 0) -> None:
+    client.indices.create(index=name, body={
+        "settings": {"index": {"knn": True, "number_of_shards": 1, "number_of_replicas": 0}},
+        "mappings": {"properties": {
+            "dense": {"type": "knn_vector", "dimension": dim, "method": {"name": "hnsw", "engine": "lucene", "space_type": "innerproduct"}},
+            "sparse": {"type": "rank_features"}, "title": {"type": "text"}, "text": {"type": "text"},
+            "doc_id": {"type": "keyword"}, "metadata": {"properties": {"group": {"type": "keyword"}}}}}})
+    rng = np.random.default_rng(seed)
+    words = ["cancer", "protein", "cell", "gene", "mouse", "tumor", "growth", "receptor"]
+    actions = []
+    for i in range(docs):
+        v = rng.standard_normal(dim).astype(np.float32)
+        v /= np.linalg.norm(v)
+        actions.append({"_index": name, "_id": f"d{i}", "_source": {
+            "doc_id": f"d{i}", "title": f"doc {i}", "text": " ".join(rng.choice(words, 6)), "dense": v.tolist(),
+            # MiniLM ids of the words above, with random positive weights
+            "sparse": {str(t): float(rng.random() + 0.1) for t in rng.choice([4456, 5250, 3526, 4962, 8000, 13656, 3930, 10769], 3)},
+            "metadata": {"group": "a" if i % 2 else "b"}}})
+    helpers.bulk(client, actions, refresh=True)
+
+
+def test_put_get_delete_roundtrip(plugin_node, synthetic_bundle, unique_index):
+    name = unique_index()  # a fresh, unique name; reused as the model name
+    assert get_model(plugin_node, name) is None
+    stored = upload_bundle(plugin_node, synthetic_bundle, name)
+    assert stored["acknowledged"] is True and stored["dense_dim"] == 8
+    described = get_model(plugin_node, name)
+    manifest = json.loads((synthetic_bundle / "manifest.json").read_text())
+    assert described["manifest"] == manifest
+    assert {k: v["sha256"] for k, v in described["files"].items()} == manifest["files"]
+    assert upload_bundle(plugin_node, synthetic_bundle, name).get("skipped") is True  # same files: not re-sent
+    assert delete_model(plugin_node, name) is True
+    assert get_model(plugin_node, name) is None
+    assert delete_model(plugin_node, name) is False
+
+
+def test_put_rejects_bad_bundles_with_400(plugin_node, synthetic_bundle, unique_index):
+    name = unique_index()
+    payload = bundle_payload(synthetic_bundle)
+    corrupt = dict(payload, files=dict(payload["files"]))
+    corrupt["files"]["token_table.safetensors"] = base64.b64encode(b"not a table").decode()
+    with pytest.raises(RequestError) as info:
+        plugin_node.transport.perform_request("PUT", MODELS_PATH + name, body=corrupt)
+    assert info.value.status_code == 400 and "token_table.safetensors has sha256" in json.dumps(info.value.info)
+    missing = dict(payload, files={"tokenizer/tokenizer.json": payload["files"]["tokenizer/tokenizer.json"]})
+    with pytest.raises(RequestError) as info:
+        plugin_node.transport.perform_request("PUT", MODELS_PATH + name, body=missing)
+    assert "token_table.safetensors listed in the manifest is missing" in json.dumps(info.value.info)
+    with pytest.raises(RequestError) as info:
+        plugin_node.transport.perform_request("PUT", MODELS_PATH + name, body={"manifest": {}})
+    assert info.value.status_code == 400
+    with pytest.raises(NotFoundError):
+        plugin_node.transport.perform_request("GET", MODELS_PATH + name)
+
+
+def test_bad_queries_get_400_with_a_reason(plugin_node, synthetic_bundle, unique_index):
+    model = unique_index()
+    upload_bundle(plugin_node, synthetic_bundle, model)
+    try:
+        index8, index16 = unique_index(), unique_index()
+        _index(plugin_node, index8, 8)
+        _index(plugin_node, index16, 16)
+
+        def status_and_reason(clause) -> tuple[int, str]:
+            with pytest.raises(RequestError) as info:
+                plugin_node.search(index=index8 if clause.get("dim") != 16 else index16,
+                                   body={"query": {"lightretriever": clause["q"]}})
+            return info.value.status_code, json.dumps(info.value.info)
+
+        status, reason = status_and_reason({"q": {"query": "cancer", "model": "no-such-model"}})
+        assert status == 400 and "unknown lightretriever model [no-such-model]" in reason
+        status, reason = status_and_reason({"q": {"query": "   ", "model": model}})
+        assert status == 400 and "query text is empty" in reason
+        status, reason = status_and_reason({"q": {"query": "cancer", "model": model}, "dim": 16})
+        assert status == 400 and "has dimension 8 but field [dense]" in reason and "has dimension 16" in reason
+        status, reason = status_and_reason({"q": {"query": "[CLS] [SEP]", "model": model}})
+        assert status == 400 and "query has no known tokens" in reason
+        status, reason = status_and_reason({"q": {"query": "cancer", "model": model, "fusion": "magic"}})
+        assert status == 400 and "unknown fusion [magic]" in reason
+        status, reason = status_and_reason({"q": {"query": "cancer", "model": model, "k": 0}})
+        assert status == 400 and "k must be between 1 and" in reason
+        # the Python client turns these into QueryError naming the query and the node's reason
+        with pytest.raises(QueryError, match="unknown lightretriever model"):
+            search(plugin_node, index8, "no-such-model", "cancer")
+    finally:
+        delete_model(plugin_node, model)
+
+
+def test_filter_applies_to_every_system(plugin_node, synthetic_bundle, unique_index):
+    model = unique_index()
+    upload_bundle(plugin_node, synthetic_bundle, model)
+    try:
+        index = unique_index()
+        _index(plugin_node, index, 8, docs=40)
+        hits = search(plugin_node, index, model, "cancer tumor growth", k=40, size=40, fusion="rrf",
+                      filter={"term": {"metadata.group": "a"}})
+        assert hits, "the filtered query found nothing"
+        assert all(int(doc_id[1:]) % 2 == 1 for doc_id, _ in hits)  # group a = odd ids only
+        unfiltered = search(plugin_node, index, model, "cancer tumor growth", k=40, size=40, fusion="rrf")
+        assert any(int(doc_id[1:]) % 2 == 0 for doc_id, _ in unfiltered)
+        scores = [s for _, s in unfiltered]
+        assert scores == sorted(scores, reverse=True)
+    finally:
+        delete_model(plugin_node, model)
+
+
+def test_upload_of_a_missing_bundle_is_a_bundle_error(plugin_node, tmp_path):
+    with pytest.raises(BundleError):
+        upload_bundle(plugin_node, tmp_path / "nope", "x")
