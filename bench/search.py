@@ -15,6 +15,7 @@ imports a module and calls `function(register_system)` before the run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import os
@@ -52,7 +53,7 @@ def run_concurrent(system, texts: list[str], clients: int, k: int, rounds: int) 
             started = time.perf_counter()
             try:
                 result = system.search(text, k)
-            except Exception:  # counted, not fatal: the bench measures the queries that ran
+            except Exception:  # noqa: BLE001 - counted, not fatal: the bench measures the queries that ran
                 with lock:
                     errors += 1
                 continue
@@ -83,7 +84,9 @@ def run_concurrent(system, texts: list[str], clients: int, k: int, rounds: int) 
 
 def markdown(results: dict[str, dict], baseline: str | None) -> str:
     lines = [
-        "| system | QPS | p50 ms | p99 ms | mean ms | encode mean ms | encode share | QPS vs " + (baseline or "-") + " |",
+        "| system | QPS | p50 ms | p99 ms | mean ms | encode mean ms | encode share | QPS vs "
+        + (baseline or "-")
+        + " |",
         "|---|---|---|---|---|---|---|---|",
     ]
     base = results.get(baseline, {}).get("qps") if baseline else None
@@ -97,12 +100,18 @@ def markdown(results: dict[str, dict], baseline: str | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--bundle", required=True)
     parser.add_argument("--index", required=True)
     parser.add_argument("--dataset", required=True, help="BEIR dataset dir; its split's queries are the load")
     parser.add_argument("--split", default="test")
-    parser.add_argument("--systems", default="hybrid-linear,hybrid-learned,light-dense,bm25,full-dense")
+    parser.add_argument(
+        "--systems",
+        default="hybrid-linear,hybrid-learned,light-dense,bm25,full-dense",
+        help="comma-separated; `name@named` sends the sub-queries as one named-query bool",
+    )
     parser.add_argument("--baseline", default="full-dense", help="system the QPS ratio is taken against")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--queries", type=int, default=300, help="first N queries of the split")
@@ -111,8 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--depth", type=int, default=100)
     parser.add_argument("--device", default="cpu", help="full-dense query encoder device (default cpu)")
     parser.add_argument("--opensearch", metavar="URL", help="OpenSearch URL (default: the local node)")
-    parser.add_argument("--register", action="append", default=[], metavar="MODULE:FUNCTION",
-                        help="call FUNCTION(register_system) from MODULE to add systems (e.g. the plugin)")
+    parser.add_argument(
+        "--register",
+        action="append",
+        default=[],
+        metavar="MODULE:FUNCTION",
+        help="call FUNCTION(register_system) from MODULE to add systems (e.g. the plugin)",
+    )
     parser.add_argument("--out", help="write the Markdown table and JSON here (stem; .md/.json added)")
     args = parser.parse_args(argv)
 
@@ -125,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     context = EvalContext(client, args.index, Bundle.load(args.bundle), depth=args.depth, device=args.device)
     texts = list(load_dataset(args.dataset, args.split).queries.values())[: args.queries]
     names = [s.strip() for s in args.systems.split(",") if s.strip()]
-    systems = {name: build_system(name, context) for name in names}
+    systems = {name: _build(name, context) for name in names}
 
     results: dict[str, dict] = {}
     for name, system in systems.items():
@@ -146,9 +160,18 @@ def main(argv: list[str] | None = None) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.with_suffix(".md").write_text(header + "\n\n" + table + "\n", encoding="utf-8")
         out.with_suffix(".json").write_text(
-            json.dumps({"setup": header, "argv": sys.argv, "results": results}, indent=2) + "\n", encoding="utf-8"
+            json.dumps({"setup": header, "argv": sys.argv, "results": results}, indent=2) + "\n",
+            encoding="utf-8",
         )
     return 0
+
+
+def _build(spec: str, context: EvalContext):
+    """`name` or `name@strategy` (msearch | named): the same system with another way of sending sub-queries."""
+    name, _, strategy = spec.partition("@")
+    if strategy:
+        context = dataclasses.replace(context, strategy=strategy)
+    return build_system(name, context)
 
 
 def _client(url: str | None):

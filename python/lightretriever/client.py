@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from urllib.parse import urlparse
 
@@ -46,6 +47,8 @@ def get_client(
     if isinstance(url, argparse.Namespace):  # get_client(args) from a command that used add_connection_args
         return client_from_args(url, timeout=timeout)
     url = resolve_url(url)
+    if not logging.getLogger("opensearch").level:  # one INFO line per request drowns the CLI's own output
+        logging.getLogger("opensearch").setLevel(logging.WARNING)
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise NodeError(f"OpenSearch URL {url!r} is not http(s)://host[:port]")

@@ -139,3 +139,20 @@ def test_config_written(tmp_path):
     assert "HeapDumpPath=/d" in jvm and "ErrorFile=/l/hs_err_pid%p.log" in jvm and "file=/l/gc.log:" in jvm
     with pytest.raises(NodeError, match="heap '1 GB'"):
         settings.check_heap("1 GB")
+
+
+def test_plugin_reinstall_decided_by_sha256(tmp_path):
+    dist = tmp_path / "dist"
+    (dist / "plugins").mkdir(parents=True)
+    zip_path = tmp_path / "p.zip"
+    with zipfile.ZipFile(zip_path, "w") as zf:
+        zf.writestr("plugin-descriptor.properties", "name=my-plugin\n")
+    assert distribution.needs_install(dist, zip_path)  # not installed
+    (dist / "plugins" / "my-plugin").mkdir()
+    (dist / distribution.PLUGIN_RECORD).write_text(f'{{"my-plugin": "{distribution.sha256(zip_path)}"}}')
+    assert not distribution.needs_install(dist, zip_path)  # same zip: nothing to do
+    with zipfile.ZipFile(zip_path, "a") as zf:
+        zf.writestr("extra.txt", "rebuilt")
+    assert distribution.needs_install(dist, zip_path)  # rebuilt zip: reinstall
+    with pytest.raises(NodeError, match="plugin zip .*gone.zip does not exist"):
+        distribution.needs_install(dist, tmp_path / "gone.zip")

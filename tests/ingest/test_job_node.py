@@ -161,9 +161,9 @@ def alias_name(os_client, unique_index):
 
 def test_alias_swap_and_reencode_from_index(os_client, alias_name, minilm_bundle, minilm_encoder,
                                             scifact_sample, tmp_path):
-    path, records = scifact_sample(24)
+    path, records = scifact_sample(12)
     first = job_for(os_client, path, minilm_encoder, minilm_bundle, tmp_path, alias=alias_name).run()
-    assert first.index == f"{alias_name}-v1" and first.index_count == 24
+    assert first.index == f"{alias_name}-v1" and first.index_count == 12
     assert alias_ops.alias_targets(os_client, alias_name) == [f"{alias_name}-v1"]
 
     # Re-encode what the alias serves into v2. While it runs, the alias still points at v1.
@@ -183,7 +183,7 @@ def test_alias_swap_and_reencode_from_index(os_client, alias_name, minilm_bundle
 
     # A count that does not verify leaves the alias where it is.
     with pytest.raises(alias_ops.AliasError, match="alias not moved"):
-        alias_ops.verify_count(os_client, f"{alias_name}-v2", 25)
+        alias_ops.verify_count(os_client, f"{alias_name}-v2", 13)
 
     third = job_for(os_client, path, minilm_encoder, minilm_bundle, tmp_path, alias=alias_name,
                     delete_old=True).run()

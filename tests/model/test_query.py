@@ -56,3 +56,11 @@ def test_batch_equals_single(bundle):
         one = encoder.encode_query(text)
         np.testing.assert_array_equal(enc.dense, one.dense)
         assert enc.sparse == one.sparse and enc.ids == one.ids
+
+
+def test_float16_and_float32_tables_give_the_same_vectors(bundle):
+    wide = LightQueryEncoder.from_bundle(bundle)
+    narrow = LightQueryEncoder.from_bundle(bundle, float32_max_bytes=0)
+    assert wide.table.dtype == np.float32 and narrow.table.dtype == np.float16
+    for text in ["protein folding", "vitamin d and bone density"]:
+        np.testing.assert_array_equal(wide.encode_query(text).dense, narrow.encode_query(text).dense)

@@ -10,8 +10,20 @@ pytestmark = pytest.mark.slow
 
 
 def test_dsl_prints_msearch_ndjson_with_a_filter_on_every_clause(minilm_bundle, capsys):
-    code = main(["dsl", 'what is "hybrid" retrieval?', "--bundle", str(minilm_bundle), "--index", "docs",
-                 "--depth", "20", "--filter", '{"range": {"metadata.year": {"gte": 2020}}}'])
+    code = main(
+        [
+            "dsl",
+            'what is "hybrid" retrieval?',
+            "--bundle",
+            str(minilm_bundle),
+            "--index",
+            "docs",
+            "--depth",
+            "20",
+            "--filter",
+            '{"range": {"metadata.year": {"gte": 2020}}}',
+        ]
+    )
     assert code == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert lines[0::2] == [{"index": "docs"}] * 3

@@ -45,8 +45,15 @@ def scifact_slice(os_client, minilm_bundle, scifact_dir, tmp_path_factory):
     os_client.indices.delete(index=index, ignore_unavailable=True)
     os_client.indices.create(index=index, body=index_body(bundle.dense_dim))
     actions = [
-        {"_index": index, "_id": d["_id"], "doc_id": d["_id"], "title": d.get("title", ""), "text": d["text"],
-         "dense": e.dense.tolist(), "sparse": e.sparse}
+        {
+            "_index": index,
+            "_id": d["_id"],
+            "doc_id": d["_id"],
+            "title": d.get("title", ""),
+            "text": d["text"],
+            "dense": e.dense.tolist(),
+            "sparse": e.sparse,
+        }
         for d, e in zip(docs, encodings)
     ]
     helpers.bulk(os_client, actions, refresh=True)
@@ -57,19 +64,37 @@ def scifact_slice(os_client, minilm_bundle, scifact_dir, tmp_path_factory):
 
 
 def test_train_then_evaluate_all_seven_systems(os_client, scifact_slice, scifact_dir, tmp_path):
-    index, bundle_dir, n_docs = scifact_slice
+    index, bundle_dir, _ = scifact_slice
     bundle = Bundle.load(bundle_dir)
     with pytest.raises(ValueError, match="test split"):
         train_fusion(bundle, os_client, index, scifact_dir, "test")
-    summary = train_fusion(bundle, os_client, index, scifact_dir, "train", max_queries=N_TRAIN, depth=20,
-                           rounds=20, folds=0, progress=False)
+    summary = train_fusion(
+        bundle,
+        os_client,
+        index,
+        scifact_dir,
+        "train",
+        max_queries=N_TRAIN,
+        depth=20,
+        rounds=20,
+        folds=0,
+        progress=False,
+    )
     assert summary.used > N_TRAIN // 2
     reloaded = Bundle.load(bundle_dir)  # checksums verified: the model file is part of the bundle
     assert reloaded.manifest["fusion"]["learned"]["features"][:2] == ["dense_score", "dense_rank"]
     assert (bundle_dir / "fusion" / "learned.txt").read_text().startswith("tree")
 
-    report = evaluate_dataset(scifact_dir, reloaded, index, os_client, max_queries=N_TEST, depth=20,
-                              out_dir=tmp_path, progress=False)
+    report = evaluate_dataset(
+        scifact_dir,
+        reloaded,
+        index,
+        os_client,
+        max_queries=N_TEST,
+        depth=20,
+        out_dir=tmp_path,
+        progress=False,
+    )
     rows = {r.name: r for r in report.systems}
     assert list(rows) == list(ALL_SYSTEMS)
     assert rows["hybrid-learned"].fusion == "learned"
@@ -83,3 +108,35 @@ def test_train_then_evaluate_all_seven_systems(os_client, scifact_slice, scifact
     assert rows["light-dense"].hnsw_recall_at_10 >= 0.9 and rows["full-dense"].hnsw_recall_at_10 >= 0.9
     assert (tmp_path / "scifact-test.png").is_file()
     assert "| hybrid-learned |" in (tmp_path / "scifact-test.md").read_text()
+
+
+def test_cli_search_and_errors(os_client, opensearch_url, scifact_slice, capsys):
+    from lightretriever.cli import main
+
+    index, bundle_dir, _ = scifact_slice
+    base = ["--bundle", str(bundle_dir), "--opensearch", opensearch_url]
+    assert (
+        main(
+            [
+                "search",
+                "vitamin D and bone density",
+                "--index",
+                index,
+                "-k",
+                "5",
+                "--fusion",
+                "rrf",
+                "--json",
+                *base,
+            ]
+        )
+        == 0
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert out["fusion"] == "rrf" and len(out["hits"]) == 5
+    assert set(out["systems"]) == {"dense", "sparse", "bm25"}
+    assert out["timings_ms"]["encode"] < out["timings_ms"]["total"]
+    assert main(["search", "vitamin D", "--index", "no-such-index-h5", *base]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["search", "vitamin D", "--index", index, "-k", "10001", *base]) == 2
+    assert "out of range" in capsys.readouterr().err

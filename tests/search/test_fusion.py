@@ -62,7 +62,7 @@ def test_empty_and_one_sided_inputs():
     ],
 )
 def test_bad_hits_are_rejected_with_the_reason(bad, reason):
-    with pytest.raises(ValueError, match=reason):
+    with pytest.raises((ValueError, TypeError), match=reason):
         fuse_rrf(bad)
 
 

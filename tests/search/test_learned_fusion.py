@@ -66,7 +66,10 @@ def test_learned_beats_every_linear_weighting_when_the_best_system_depends_on_qu
     learned = {e.query_id: fuse_learned(e.hits, model, e.query_len, e.oov_share) for e in test_examples}
     learned_ndcg = mean_ndcg(learned, test_qrels)
     best_linear = max(
-        mean_ndcg({e.query_id: fuse_linear(e.hits, {"dense": w, "sparse": 1 - w}) for e in test_examples}, test_qrels)
+        mean_ndcg(
+            {e.query_id: fuse_linear(e.hits, {"dense": w, "sparse": 1 - w}) for e in test_examples},
+            test_qrels,
+        )
         for w in np.linspace(0, 1, 11)
     )
     assert learned_ndcg > 0.9
@@ -82,7 +85,9 @@ def test_learned_beats_every_linear_weighting_when_the_best_system_depends_on_qu
 def test_a_model_with_the_wrong_feature_count_is_refused(tmp_path):
     train_examples, train_qrels = synthetic_queries(40, seed=3)
     names = feature_names(SYSTEMS)
-    booster = train_lambdarank(build_training_set(train_examples, train_qrels, SYSTEMS, DEPTH), names, num_rounds=3)
+    booster = train_lambdarank(
+        build_training_set(train_examples, train_qrels, SYSTEMS, DEPTH), names, num_rounds=3
+    )
     from lightretriever.errors import BundleError
 
     with pytest.raises(BundleError, match="features"):

@@ -25,7 +25,9 @@ def test_known_query_gives_the_design_sub_queries(tiny_rewriter):
                 "minimum_should_match": 1,
             }
         },
-        "bm25": {"bool": {"must": [{"multi_match": {"query": "Apple banana apple", "fields": ["title", "text"]}}]}},
+        "bm25": {
+            "bool": {"must": [{"multi_match": {"query": "Apple banana apple", "fields": ["title", "text"]}}]}
+        },
     }
     assert (query.query_len, query.oov_share) == (3.0, 0.0)
     assert query.bodies()["sparse"] == {
@@ -39,7 +41,8 @@ def test_filter_passes_to_every_clause(tiny_rewriter):
     assert query.clauses["sparse"]["bool"]["filter"] == [FILTER]
     assert query.clauses["bm25"]["bool"]["filter"] == [FILTER]
     named = query.named_body()
-    assert [list(c.values())[0].get("_name") or c["knn"]["dense"]["_name"] for c in named["query"]["bool"]["should"]] == [
+    should = named["query"]["bool"]["should"]
+    assert [should[0]["knn"]["dense"]["_name"], should[1]["bool"]["_name"], should[2]["bool"]["_name"]] == [
         "dense", "sparse", "bm25",
     ]  # fmt: skip
     assert named["size"] == 9

@@ -35,8 +35,14 @@ def tiny_index(os_client, unique_index):
         os_client.index(
             index=name,
             id=doc_id,
-            body={"doc_id": doc_id, "dense": dense, "sparse": sparse, "title": title, "text": text,
-                  "metadata": {"lang": lang}},
+            body={
+                "doc_id": doc_id,
+                "dense": dense,
+                "sparse": sparse,
+                "title": title,
+                "text": text,
+                "metadata": {"lang": lang},
+            },
         )
     os_client.indices.refresh(index=name)
     return name

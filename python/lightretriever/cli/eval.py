@@ -14,16 +14,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("eval", help="evaluate systems on a BEIR dataset already ingested")
     parser.add_argument("--dataset", required=True, help="BEIR dataset directory")
     parser.add_argument("--split", default="test", help="qrels split (default test)")
-    parser.add_argument("--qrels", help="explicit qrels file (default qrels/<split>.tsv, or _binary for -1 codes)")
+    parser.add_argument(
+        "--qrels", help="explicit qrels file (default qrels/<split>.tsv, or _binary for -1 codes)"
+    )
     parser.add_argument("--bundle", required=True, help="model bundle directory")
     parser.add_argument("--index", required=True, help="index holding the dataset's corpus")
-    parser.add_argument("--systems", default=",".join(ALL_SYSTEMS), help=f"comma-separated, from {', '.join(ALL_SYSTEMS)}")
+    parser.add_argument(
+        "--systems", default=",".join(ALL_SYSTEMS), help=f"comma-separated, from {', '.join(ALL_SYSTEMS)}"
+    )
     parser.add_argument("-k", "--k", type=int, default=100, help="hits per query (default 100, for R@100)")
     parser.add_argument("--depth", type=int, default=100, help="hits per system before fusion")
     parser.add_argument("--strategy", choices=["msearch", "named"], default="msearch")
     parser.add_argument("--max-queries", type=int, help="evaluate only the first N queries")
     parser.add_argument("--no-hnsw", action="store_true", help="skip the exact brute-force HNSW recall")
     parser.add_argument("--out", default="eval-results", help="output directory (default ./eval-results)")
+    parser.add_argument("--stem", help="output file name stem (default <dataset>-<split>)")
     add_connection(parser)
     parser.set_defaults(func=_eval)
 
@@ -45,6 +50,7 @@ def _eval(args: argparse.Namespace) -> int:
         max_queries=args.max_queries,
         hnsw=not args.no_hnsw,
         out_dir=args.out,
+        out_stem=args.stem,
     )
     print(report.to_markdown())
     return 0

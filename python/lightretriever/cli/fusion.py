@@ -47,16 +47,21 @@ def _train(args: argparse.Namespace) -> int:
         folds=args.folds,
         save=not args.dry_run,
     )
-    print(json.dumps({
-        "queries": summary.queries,
-        "trained_on": summary.used,
-        "skipped": len(summary.skipped),
-        "no_relevant_candidate": summary.no_relevant_candidate,
-        "candidates": summary.candidates,
-        "cv": summary.cv,
-        "rounds": summary.rounds,
-        "saved": None if args.dry_run else summary.manifest_entry,
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "queries": summary.queries,
+                "trained_on": summary.used,
+                "skipped": len(summary.skipped),
+                "no_relevant_candidate": summary.no_relevant_candidate,
+                "candidates": summary.candidates,
+                "cv": summary.cv,
+                "rounds": summary.rounds,
+                "saved": None if args.dry_run else summary.manifest_entry,
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

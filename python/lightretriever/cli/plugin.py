@@ -53,6 +53,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _connection(search)
     search.set_defaults(func=_search)
 
+    parity = sub.add_parser("parity", help="check the plugin returns the Python retriever's top-k on a dataset's queries")
+    parity.add_argument("--bundle", required=True, help="the bundle the index was built with")
+    parity.add_argument("--index", required=True)
+    parity.add_argument("--dataset", required=True, help="BEIR dataset directory (its split's queries are used)")
+    parity.add_argument("--split", default="test")
+    parity.add_argument("--model", help="registry name (default: upload the bundle as lr-<hash>)")
+    parity.add_argument("--fusion", default="linear", choices=["linear", "rrf", "learned"])
+    parity.add_argument("--queries", type=int, help="first N queries only")
+    parity.add_argument("-k", "--k", type=int, default=10)
+    parity.add_argument("--depth", type=int, default=100)
+    _connection(parity)
+    parity.set_defaults(func=_parity)
+
 
 def _upload(args: argparse.Namespace) -> int:
     from lightretriever.plugin import upload_bundle
@@ -98,3 +111,20 @@ def _search(args: argparse.Namespace) -> int:
         for rank, (doc_id, score) in enumerate(hits, start=1):
             print(f"{rank:3d}  {score:.6f}  {doc_id}")
     return 0
+
+
+def _parity(args: argparse.Namespace) -> int:
+    from lightretriever.bundle import Bundle
+    from lightretriever.evaluate.dataset import load_dataset
+    from lightretriever.plugin import upload_bundle
+    from lightretriever.plugin.parity import compare
+
+    client = _client(args)
+    model = args.model or upload_bundle(client, args.bundle)["name"]
+    queries = list(load_dataset(args.dataset, args.split).queries.values())[: args.queries]
+    report = compare(client, args.index, Bundle.load(args.bundle), model, queries, args.fusion, k=args.k, depth=args.depth)
+    print(f"{args.fusion}: top-{args.k} ids equal and scores within 1e-3 for {report.agreeing}/{report.queries} "
+          f"queries ({100 * report.share:.1f}%); max score difference {report.max_score_diff:.2e}")
+    for miss in report.misses:
+        print(miss)
+    return 0 if report.share >= 0.99 else 1

@@ -31,8 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--fusion", choices=["linear", "rrf", "learned"], help="default: the bundle's")
     parser.add_argument("--systems", default="dense,sparse,bm25", help="comma-separated sub-queries")
     parser.add_argument("--filter", help="an OpenSearch query clause as JSON, applied to every sub-query")
-    parser.add_argument("--strategy", choices=["msearch", "named"], default="msearch",
-                        help="how the sub-queries are sent (see docs/notes/search-rewrite.md)")
+    parser.add_argument(
+        "--strategy",
+        choices=["msearch", "named"],
+        default="msearch",
+        help="how the sub-queries are sent (see docs/notes/search-rewrite.md)",
+    )
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
     add_connection(parser)
     parser.set_defaults(func=_search)
@@ -53,18 +57,27 @@ def _search(args: argparse.Namespace) -> int:
     )
     result = retriever.search(args.query, args.k, parse_filter(args.filter))
     if args.json:
-        print(json.dumps({
-            "hits": [{"doc_id": h.doc_id, "score": h.score} for h in result.hits],
-            "fusion": result.fusion,
-            "systems": {s: [{"doc_id": d, "score": v} for d, v in hits] for s, hits in result.systems.items()},
-            "warnings": result.warnings,
-            "timings_ms": {name: round(1000 * sec, 3) for name, sec in result.timings.items()},
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "hits": [{"doc_id": h.doc_id, "score": h.score} for h in result.hits],
+                    "fusion": result.fusion,
+                    "systems": {
+                        s: [{"doc_id": d, "score": v} for d, v in hits] for s, hits in result.systems.items()
+                    },
+                    "warnings": result.warnings,
+                    "timings_ms": {name: round(1000 * sec, 3) for name, sec in result.timings.items()},
+                },
+                indent=2,
+            )
+        )
         return 0
     for warning in result.warnings:
         print(f"warning: {warning}")
     for rank, hit in enumerate(result.hits, start=1):
         print(f"{rank:>3}  {hit.score:.6f}  {hit.doc_id}")
-    print(f"({result.fusion or args.systems}; {1000 * result.timings['total']:.1f} ms, "
-          f"encode {1000 * result.timings['encode']:.2f} ms)")
+    print(
+        f"({result.fusion or args.systems}; {1000 * result.timings['total']:.1f} ms, "
+        f"encode {1000 * result.timings['encode']:.2f} ms)"
+    )
     return 0

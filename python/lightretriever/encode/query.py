@@ -27,9 +27,10 @@ class QueryEncoding:
     oov_share: float = 0.0
 
 
-# Widening float16 rows costs more than the rest of the lookup, so tables up to this size are widened to
-# float32 once at load (MiniLM: 47 MB); larger ones (262k x 640 Gemma: 671 MB) stay float16 in memory.
-FLOAT32_TABLE_MAX_BYTES = 512 * 2**20
+# Widening float16 rows per query costs about as much as the rest of the lookup, so tables whose float32
+# copy fits this budget are widened once at load (MiniLM 47 MB, Gemma 3 262k x 640: 671 MB); larger ones
+# (Llama 3 8B: 2.1 GB) stay float16 in memory. Same values either way: design.md widens before the mean.
+FLOAT32_TABLE_MAX_BYTES = 2**30
 
 
 class LightQueryEncoder:
@@ -45,7 +46,7 @@ class LightQueryEncoder:
             self.exclude_ids |= {int(unk_id)}
 
     @classmethod
-    def from_bundle(cls, bundle: "Bundle") -> "LightQueryEncoder":
+    def from_bundle(cls, bundle: "Bundle", float32_max_bytes: int = FLOAT32_TABLE_MAX_BYTES) -> "LightQueryEncoder":
         query = bundle.manifest["query"]
         return cls(
             bundle.tokenizer,
@@ -53,6 +54,7 @@ class LightQueryEncoder:
             bundle.manifest["max_length"]["query"],
             query["unk_id"],
             query["exclude_ids"],
+            float32_max_bytes,
         )
 
     def encode_query(self, text: str) -> QueryEncoding:

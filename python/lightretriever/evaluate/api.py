@@ -30,13 +30,16 @@ def evaluate_dataset(
     strategy: str = MSEARCH,
     max_queries: int | None = None,
     hnsw: bool = True,
+    train_split: str | None = None,
     out_dir: str | Path | None = None,
+    out_stem: str | None = None,
     progress: bool = True,
 ) -> EvalReport:
     """Run `systems` over the split's judged queries through OpenSearch and return the report.
 
     `bundle` is a Bundle or a bundle path. With `out_dir`, writes <dataset>-<split>.{json,md,png}.
-    `report.to_markdown()` is the quality and latency table.
+    With `train_split` (e.g. "train") and no learned fusion in the bundle yet, first trains it on that
+    split and saves it into the bundle. `report.to_markdown()` is the quality and latency table.
     """
     from lightretriever.bundle import Bundle
 
@@ -46,6 +49,11 @@ def evaluate_dataset(
         from lightretriever.client import get_client
 
         client = get_client()
+    if train_split and "hybrid-learned" in systems and not (bundle.manifest.get("fusion") or {}).get("learned"):
+        from lightretriever.fuse.learn.pipeline import train_fusion
+
+        log.info("no learned fusion in %s: training it on %s/%s first", bundle.path, dataset_dir, train_split)
+        train_fusion(bundle, client, index, dataset_dir, train_split, depth=depth, progress=progress)
     dataset = load_dataset(dataset_dir, split, qrels_file)
     if max_queries:
         dataset.queries = dict(list(dataset.queries.items())[:max_queries])
@@ -76,7 +84,7 @@ def evaluate_dataset(
     if fallback:
         report.notes.append("hybrid-learned fell back to linear: the bundle has no trained fusion model")
     if out_dir:
-        for kind, path in report.write(out_dir).items():
+        for kind, path in report.write(out_dir, out_stem).items():
             log.info("wrote %s %s", kind, path)
     return report
 

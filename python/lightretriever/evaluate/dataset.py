@@ -63,10 +63,13 @@ def qrels_path(path: Path, split: str) -> Path:
     """`<split>.tsv`, or `<split>_binary.tsv` when the graded file holds negative codes (Cranfield's -1)."""
     graded = path / "qrels" / f"{split}.tsv"
     binary = path / "qrels" / f"{split}_binary.tsv"
-    if binary.is_file() and graded.is_file():
-        if any(score < 0 for docs in read_qrels(graded).values() for score in docs.values()):
-            log.info("%s has negative relevance codes; using %s", graded, binary.name)
-            return binary
+    if (
+        binary.is_file()
+        and graded.is_file()
+        and any(score < 0 for docs in read_qrels(graded).values() for score in docs.values())
+    ):
+        log.info("%s has negative relevance codes; using %s", graded, binary.name)
+        return binary
     return graded
 
 
@@ -79,6 +82,8 @@ def load_dataset(path: str | Path, split: str = "test", qrels_file: str | Path |
     all_queries = read_queries(path / "queries.jsonl")
     missing = [qid for qid in qrels if qid not in all_queries]
     if missing:
-        raise LightRetrieverError(f"{file}: {len(missing)} judged query ids not in queries.jsonl, e.g. {missing[:3]}")
+        raise LightRetrieverError(
+            f"{file}: {len(missing)} judged query ids not in queries.jsonl, e.g. {missing[:3]}"
+        )
     queries = {qid: text for qid, text in all_queries.items() if qid in qrels}
     return Dataset(path.name, path, split, file, queries, qrels)

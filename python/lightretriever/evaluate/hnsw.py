@@ -32,7 +32,9 @@ def hnsw_recall(
         return float("nan")
     overlaps = []
     for vector in vectors:
-        approx = response_hits(client.search(index=index, body=search_body(dense_clause(vector, depth, None, field), k)))
+        approx = response_hits(
+            client.search(index=index, body=search_body(dense_clause(vector, depth, None, field), k))
+        )
         exact = response_hits(client.search(index=index, body=exact_body(vector, k, field)))
         overlaps.append(len({d for d, _ in approx[:k]} & {d for d, _ in exact[:k]}) / k)
     return float(np.mean(overlaps))

@@ -12,7 +12,9 @@ from lightretriever.fuse.hits import Ranked
 MEASURES = {"nDCG@10": nDCG @ 10, "R@100": R @ 100, "MRR@10": RR @ 10}
 
 
-def per_query(run: Mapping[str, Ranked], qrels: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, float]]:
+def per_query(
+    run: Mapping[str, Ranked], qrels: Mapping[str, Mapping[str, int]]
+) -> dict[str, dict[str, float]]:
     """{metric name: {query id: value}} for every judged query (0.0 where the run has no hits)."""
     qrels_rows = [ir_measures.Qrel(q, d, int(r)) for q, docs in qrels.items() for d, r in docs.items()]
     # ir-measures sorts by score; the rank position is what we return, so score by it to keep ties stable

@@ -52,7 +52,9 @@ class EvalReport:
         )
         rows = []
         for r in self.systems:
-            name = r.name if r.fusion in (None, r.name.removeprefix("hybrid-")) else f"{r.name} (as {r.fusion})"
+            name = (
+                r.name if r.fusion in (None, r.name.removeprefix("hybrid-")) else f"{r.name} (as {r.fusion})"
+            )
             hnsw = f"{r.hnsw_recall_at_10:.3f}" if r.hnsw_recall_at_10 is not None else "–"
             rows.append(
                 f"| {name} | {r.metrics['nDCG@10']:.4f} | {r.metrics['R@100']:.4f} | {r.metrics['MRR@10']:.4f} "
@@ -75,8 +77,13 @@ class EvalReport:
         fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
         for r in self.systems:
             ax.scatter(r.latency_ms["p50"], r.metrics["nDCG@10"], s=40)
-            ax.annotate(r.name, (r.latency_ms["p50"], r.metrics["nDCG@10"]), textcoords="offset points",
-                        xytext=(5, 4), fontsize=8)
+            ax.annotate(
+                r.name,
+                (r.latency_ms["p50"], r.metrics["nDCG@10"]),
+                textcoords="offset points",
+                xytext=(5, 4),
+                fontsize=8,
+            )
         ax.set_xscale("log")
         ax.set_xlabel("p50 query latency, ms (log scale)")
         ax.set_ylabel("nDCG@10")

@@ -10,4 +10,4 @@ from lightretriever.fuse.hits import SystemHits, validate_hits
 from lightretriever.fuse.linear import fuse_linear
 from lightretriever.fuse.rrf import fuse_rrf
 
-__all__ = ["SystemHits", "validate_hits", "fuse_linear", "fuse_rrf"]
+__all__ = ["SystemHits", "fuse_linear", "fuse_rrf", "validate_hits"]

@@ -18,7 +18,7 @@ def validate_hits(hits: SystemHits) -> dict[str, list[tuple[str, float]]]:
         rows: list[tuple[str, float]] = []
         for position, (doc_id, score) in enumerate(ranked, start=1):
             if not isinstance(doc_id, str):
-                raise ValueError(f"system {system!r} hit {position}: doc_id must be a string, got {doc_id!r}")
+                raise TypeError(f"system {system!r} hit {position}: doc_id must be a string, got {doc_id!r}")
             score = float(score)
             if not math.isfinite(score):
                 raise ValueError(f"system {system!r} hit {position} ({doc_id}): score is not finite")

@@ -55,7 +55,9 @@ def build_fusion(
 
             model = LearnedModel.from_manifest(bundle_dir, entry)
             return Fusion("learned", requested, lambda hits, ql, oov: fuse_learned(hits, model, ql, oov))
-        log.warning("fusion 'learned' requested but the bundle has no trained model; falling back to 'linear'")
+        log.warning(
+            "fusion 'learned' requested but the bundle has no trained model; falling back to 'linear'"
+        )
     if requested == "rrf":
         k = (config.get("rrf") or {}).get("k", DEFAULT_K)
         return Fusion("rrf", requested, _ignore_query(partial(fuse_rrf, k=k)))

@@ -87,16 +87,23 @@ def installed_plugins(dist: Path) -> dict[str, str]:
     return json.loads(record.read_text()) if record.is_file() else {}
 
 
+def needs_install(dist: Path, zip_path: Path) -> bool:
+    """True when the zip's plugin is not installed or was installed from a zip with another sha256."""
+    if not zip_path.is_file():
+        raise NodeError(f"plugin zip {zip_path} does not exist")
+    name = plugin_name(zip_path)
+    present = (dist / "plugins" / name).is_dir()
+    return not present or installed_plugins(dist).get(name) != sha256(zip_path)
+
+
 def install_plugin(dist: Path, zip_path: Path, java_home: Path) -> bool:
     """Install (or reinstall when the zip changed) a plugin; True when the plugins on disk changed."""
     zip_path = zip_path.resolve()
-    if not zip_path.is_file():
-        raise NodeError(f"plugin zip {zip_path} does not exist")
+    if not needs_install(dist, zip_path):
+        return False
     name, digest = plugin_name(zip_path), sha256(zip_path)
     record = installed_plugins(dist)
     present = (dist / "plugins" / name).is_dir()
-    if present and record.get(name) == digest:
-        return False
     env = {**os.environ, "OPENSEARCH_JAVA_HOME": str(java_home)}
     tool = str(dist / "bin" / "opensearch-plugin")
     if present:

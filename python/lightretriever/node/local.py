@@ -38,8 +38,10 @@ def pid_alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.is_file() and stat.read_text().split(") ")[-1].startswith("Z"))  # zombie = gone
+    try:  # a zombie (exited, not yet reaped) counts as gone
+        return not Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z")
+    except OSError:
+        return True  # no procfs (macOS): kill(0) said it exists
 
 
 class LocalNode:
@@ -99,10 +101,13 @@ class LocalNode:
         pid = state.get("pid")
         if not pid_alive(pid):
             return None
-        cmdline = Path(f"/proc/{pid}/cmdline")
-        if cmdline.is_file() and state.get("dist", "\0") not in cmdline.read_bytes().decode(errors="replace"):
-            return None
-        return pid
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except FileNotFoundError:
+            return None  # exited meanwhile
+        except OSError:
+            return pid  # no procfs: trust the pid
+        return pid if state.get("dist", "\0") in cmdline else None
 
     # -- public API ----------------------------------------------------------------------------------------
     def status(self) -> dict:
@@ -124,15 +129,17 @@ class LocalNode:
             state = self.read_state()
             java_home = find_java()
             dist = self._prepare()
-            changed = self._install_plugins(dist, java_home)
+            pending = self._pending_plugins(dist)
             if not self._our_pid(state):
                 state = self._adopt(dist, java_home, state)
             if self._our_pid(state):
-                if not changed:
+                if not pending:
                     return {**state, "reused": True}
                 log.info("plugins changed: restarting the node")
-                self._stop_locked(state)
+                self._stop_locked(state)  # stop before touching the plugin files it has loaded
                 state = self.read_state()
+            for zip_path in pending:
+                distribution.install_plugin(dist, zip_path, java_home)
             return self._launch(dist, java_home, state)
 
     def stop(self) -> bool:
@@ -149,16 +156,20 @@ class LocalNode:
 
     # -- steps ----------------------------------------------------------------------------------------------
     def _prepare(self) -> Path:
-        zip_path = artifacts.fetch(artifacts.OPENSEARCH)
-        dist = distribution.unpack(zip_path, self.home)
+        dist = self.home / f"opensearch-{artifacts.OPENSEARCH.version}"
+        if not (dist / "bin" / "opensearch").is_file():  # the zip is fetched and verified once, to unpack it
+            dist = distribution.unpack(artifacts.fetch(artifacts.OPENSEARCH), self.home)
         distribution.check_modules(dist)
         return dist
 
-    def _install_plugins(self, dist: Path, java_home: Path) -> bool:
-        changed = distribution.install_plugin(dist, artifacts.fetch(artifacts.KNN), java_home)
-        for zip_path in self.plugins:
-            changed |= distribution.install_plugin(dist, zip_path, java_home)
-        return changed
+    def _pending_plugins(self, dist: Path) -> list[Path]:
+        """Plugin zips that are not installed, or whose sha256 differs from the installed one."""
+        installed = distribution.installed_plugins(dist)
+        pending = []
+        if "opensearch-knn" not in installed or not (dist / "plugins" / "opensearch-knn").is_dir():
+            pending.append(artifacts.fetch(artifacts.KNN))
+        pending += [z for z in self.plugins if distribution.needs_install(dist, z)]
+        return pending
 
     def _pick_port(self, state: dict) -> int:
         if self.port:

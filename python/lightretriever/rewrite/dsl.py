@@ -37,7 +37,9 @@ def sparse_clause(counts: Mapping[str, float], filter: Mapping | None = None, fi
     return {"bool": body}
 
 
-def bm25_clause(text: str, filter: Mapping | None = None, fields: Sequence[str] = DEFAULT_TEXT_FIELDS) -> dict:
+def bm25_clause(
+    text: str, filter: Mapping | None = None, fields: Sequence[str] = DEFAULT_TEXT_FIELDS
+) -> dict:
     body: dict = {"must": [{"multi_match": {"query": text, "fields": list(fields)}}]}
     if filter is not None:
         body["filter"] = [dict(filter)]

@@ -14,7 +14,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from lightretriever.rewrite.dsl import DEFAULT_TEXT_FIELDS, bm25_clause, dense_clause, search_body, sparse_clause
+from lightretriever.rewrite.dsl import (
+    DEFAULT_TEXT_FIELDS,
+    bm25_clause,
+    dense_clause,
+    search_body,
+    sparse_clause,
+)
 from lightretriever.rewrite.validate import check_k, check_text
 
 if TYPE_CHECKING:
@@ -68,9 +74,9 @@ class RewrittenQuery:
 
 
 def _named(system: str, clause: dict) -> dict:
-    (kind, spec), = clause.items()
+    ((kind, spec),) = clause.items()
     if kind == "knn":  # the k-NN clause takes _name inside the field object
-        (field_name, inner), = spec.items()
+        ((field_name, inner),) = spec.items()
         return {"knn": {field_name: {**inner, "_name": system}}}
     return {kind: {**spec, "_name": system}}
 

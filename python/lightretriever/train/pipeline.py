@@ -55,7 +55,18 @@ def load_examples(job: TrainJob) -> tuple[list[Example], dict[str, Doc]]:
     return beir_examples(job.dataset, job.split, corpus), corpus
 
 
+NEGATIVES_FILE = "negatives.json"
+
+
 def mine_negatives(job: TrainJob, examples: list[Example], corpus: dict[str, Doc], model) -> None:
+    """Mine (or, when resuming, reload the run's saved) negatives; saved as {query_id: [doc ids]}."""
+    saved = Path(job.config.out_dir) / NEGATIVES_FILE
+    if job.resume and saved.exists() and job.dataset is not None:
+        ids = json.loads(saved.read_text())
+        for ex in examples:
+            ex.negatives = [corpus[d] for d in ids.get(ex.query_id, []) if d in corpus]
+        log.info("reusing the negatives mined for this run: %s", saved)
+        return
     for method in job.mine:
         start = time.perf_counter()
         if method == "bm25":
@@ -72,6 +83,8 @@ def mine_negatives(job: TrainJob, examples: list[Example], corpus: dict[str, Doc
         else:
             raise LightRetrieverError(f"unknown mining method {method!r} (bm25, dense or none)")
         log.info("mined %s negatives for %d queries in %.1fs", method, n, time.perf_counter() - start)
+    if job.dataset is not None:
+        saved.write_text(json.dumps({ex.query_id: [d.doc_id for d in ex.negatives] for ex in examples}))
 
 
 def run_training(job: TrainJob) -> dict:

@@ -4,10 +4,10 @@ from lightretriever.fuse.learn.dataset import QueryCandidates, TrainingSet, buil
 from lightretriever.fuse.learn.trainer import DEFAULT_PARAMS, cross_validate, train_lambdarank
 
 __all__ = [
+    "DEFAULT_PARAMS",
     "QueryCandidates",
     "TrainingSet",
     "build_training_set",
-    "DEFAULT_PARAMS",
     "cross_validate",
     "train_lambdarank",
 ]

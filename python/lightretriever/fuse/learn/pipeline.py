@@ -12,8 +12,8 @@ from lightretriever.bundle.manifest import LEARNED_FUSION_FILE
 from lightretriever.errors import QueryError
 from lightretriever.fuse.features import feature_names
 from lightretriever.fuse.learn.dataset import QueryCandidates, build_training_set
-from lightretriever.rewrite.execute import execute
 from lightretriever.fuse.learn.trainer import DEFAULT_PARAMS, DEFAULT_ROUNDS, cross_validate, train_lambdarank
+from lightretriever.rewrite.execute import execute
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,9 @@ def train_fusion(
     from lightretriever.retriever import Retriever
 
     if split == "test":
-        raise ValueError("fusion must not be trained on the test split; use train (or another held-out split)")
+        raise ValueError(
+            "fusion must not be trained on the test split; use train (or another held-out split)"
+        )
     dataset = load_dataset(dataset_dir, split)
     queries = dict(list(dataset.queries.items())[:max_queries]) if max_queries else dataset.queries
     retriever = Retriever(client, index, bundle, systems=tuple(systems), depth=depth, fusion="rrf")

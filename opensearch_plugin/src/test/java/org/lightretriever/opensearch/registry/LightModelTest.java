@@ -1,0 +1,78 @@
+package org.lightretriever.opensearch.registry;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.lightretriever.opensearch.Vectors;
+import org.lightretriever.opensearch.fusion.LearnedFusion;
+import org.lightretriever.opensearch.fusion.LinearFusion;
+import org.lightretriever.opensearch.fusion.RrfFusion;
+
+/** Bundle verification on load: checksums, table shape, fusion config; errors name the model and file. */
+class LightModelTest {
+    private static Map<String, byte[]> files() throws Exception {
+        Map<String, byte[]> files = new HashMap<>();
+        files.put(LightModel.TOKENIZER, Vectors.bytes("tokenizers/minilm.json"));
+        files.put(LightModel.TABLE, Vectors.bytes("tables/minilm_d4.safetensors"));
+        files.put("fusion/learned.txt", Vectors.bytes("fusion/learned.txt"));
+        return files;
+    }
+
+    private static Map<String, Object> manifest(Map<String, byte[]> files, boolean learned) {
+        Map<String, Object> checksums = new LinkedHashMap<>();
+        files.forEach((path, data) -> checksums.put(path, LightModel.sha256(data)));
+        Map<String, Object> fusion = new LinkedHashMap<>();
+        fusion.put("default", "rrf");
+        fusion.put("linear", Map.of("weights", Map.of("dense", 0.7)));
+        fusion.put("rrf", Map.of("k", 10));
+        List<String> systems = List.of("dense", "sparse", "bm25");
+        fusion.put("learned", learned ? Map.of("model_file", "fusion/learned.txt", "systems", systems,
+            "features", LearnedFusion.featureNames(systems), "depth", 50) : null);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("dense_dim", 4);
+        m.put("max_length", Map.of("query", 64));
+        m.put("query", Map.of("unk_id", 100, "exclude_ids", List.of(0, 100, 101, 102, 103)));
+        m.put("fusion", fusion);
+        m.put("files", checksums);
+        return m;
+    }
+
+    @Test
+    void buildsAVerifiedModel() throws Exception {
+        Map<String, byte[]> files = files();
+        LightModel model = LightModel.build("m", manifest(files, true), files);
+        assertEquals(4, model.dim());
+        assertEquals("rrf", model.defaultFusion());
+        assertTrue(model.fusion("learned", LightModel.ALL_SYSTEMS) instanceof LearnedFusion);
+        assertTrue(model.fusion("rrf", LightModel.ALL_SYSTEMS) instanceof RrfFusion);
+        assertEquals(List.of("dense"), model.fusion("linear", LightModel.ALL_SYSTEMS).systems());
+        assertEquals(4, model.encoder().encode("p53 in cancer").dense().length);
+        LightModel plain = LightModel.build("p", manifest(files, false), files);
+        assertTrue(plain.fusion("learned", LightModel.ALL_SYSTEMS) instanceof LinearFusion); // falls back, like Python
+    }
+
+    @Test
+    void rejectsCorruptOrIncompleteBundles() throws Exception {
+        Map<String, byte[]> files = files();
+        Map<String, Object> manifest = manifest(files, true);
+        Map<String, byte[]> corrupt = new HashMap<>(files);
+        corrupt.put(LightModel.TABLE, new byte[] {1, 2, 3});
+        String reason = assertThrows(IllegalArgumentException.class, () -> LightModel.build("m", manifest, corrupt)).getMessage();
+        assertTrue(reason.startsWith("model [m]: file token_table.safetensors has sha256"), reason);
+        Map<String, byte[]> missing = new HashMap<>(files);
+        missing.remove("fusion/learned.txt");
+        reason = assertThrows(IllegalArgumentException.class, () -> LightModel.build("m", manifest, missing)).getMessage();
+        assertTrue(reason.contains("fusion/learned.txt listed in the manifest is missing"), reason);
+        Map<String, Object> wrongDim = new LinkedHashMap<>(manifest);
+        wrongDim.put("dense_dim", 8);
+        reason = assertThrows(IllegalArgumentException.class, () -> LightModel.build("m", wrongDim, files)).getMessage();
+        assertTrue(reason.contains("token table has dimension 4 but manifest dense_dim is 8"), reason);
+        assertThrows(IllegalArgumentException.class, () -> ModelStore.checkName("Bad Name"));
+    }
+}
