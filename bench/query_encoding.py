@@ -19,14 +19,14 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import platform
+import subprocess
+import time
+from pathlib import Path
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path(os.environ.get("LIGHTRETRIEVER_DATA", REPO.parent / "shared" / "data")) / "scifact"
@@ -44,21 +44,25 @@ def test_queries(data: Path) -> list[str]:
     return queries
 
 
-def time_each(fn, queries: list[str], passes: int, warmup: int = 20) -> np.ndarray:
+def time_each(fn, queries: list[str], passes: int, warmup: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """Per-call wall time and this thread's CPU time, in µs. On a shared machine the CPU time is the
+    robust number: it does not count the time the scheduler gave other processes."""
     for q in queries[:warmup]:
         fn(q)
-    times = []
+    wall, cpu = [], []
     for _ in range(passes):
         for q in queries:
+            start_cpu = time.thread_time_ns()
             start = time.perf_counter_ns()
             fn(q)
-            times.append(time.perf_counter_ns() - start)
-    return np.array(times, dtype=np.float64) / 1e3  # µs
+            wall.append(time.perf_counter_ns() - start)
+            cpu.append(time.thread_time_ns() - start_cpu)
+    return np.array(wall, dtype=np.float64) / 1e3, np.array(cpu, dtype=np.float64) / 1e3
 
 
 def machine() -> str:
     try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
         model = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
     except (OSError, StopIteration):
         model = platform.processor() or "unknown CPU"
@@ -100,11 +104,14 @@ def main() -> int:
     bundle = minilm_bundle(args.bundle)
     rows: dict[str, dict] = {}
 
-    def record(name: str, times: np.ndarray, device: str, baseline: str | None) -> None:
+    def record(name: str, measured: tuple[np.ndarray, np.ndarray], device: str, baseline: str | None) -> None:
+        times, cpu = measured
         rows[name] = {
             "device": device, "n": int(times.size), "p50_us": float(np.percentile(times, 50)),
             "p99_us": float(np.percentile(times, 99)), "mean_us": float(times.mean()),
             "qps": float(1e6 / times.mean()), "baseline": baseline,
+            # CPU time says nothing about work done on a GPU
+            "cpu_p50_us": float(np.percentile(cpu, 50)) if device == "cpu" else None,
         }
         print(f"  {name}: p50 {rows[name]['p50_us']:.1f} µs over {times.size} encodings", flush=True)
 
@@ -149,40 +156,45 @@ def main() -> int:
         record("full Gemma 3 270M", time_each(lambda q: full_gemma.encode_queries([q]), queries,
                                                args.full_passes, warmup=5), args.device, baseline)
 
-    print(f"\nMachine: {machine()}; torch threads {torch.get_num_threads()}; "
-          f"full-model device: {args.device}; {len(queries)} SciFact test queries\n")
+    load = os.getloadavg()
+    print(f"\nMachine: {machine()}; load average {load[0]:.1f} (1 min); torch threads {torch.get_num_threads()}; "
+          f"full-model device: {args.device}; {len(queries)} SciFact test queries, batch 1\n")
     light_row = rows.get("light (MiniLM bundle)")
-    print("| system | device | encodings | p50 µs | p99 µs | mean µs | QPS | p50 vs light (MiniLM) | "
-          "p50 vs light (same tokenizer) |")
+    print("| system | device | encodings | p50 µs | p99 µs | QPS | CPU-time p50 µs | speedup p50 | speedup CPU p50 |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, r in rows.items():
-        vs_minilm = f"{r['p50_us'] / light_row['p50_us']:.0f}x" if light_row and r is not light_row else "-"
-        same = rows.get(r["baseline"]) if r["baseline"] else None
-        vs_same = f"{r['p50_us'] / same['p50_us']:.0f}x" if same else "-"
-        r["ratio_vs_light_minilm"] = r["p50_us"] / light_row["p50_us"] if light_row else None
-        r["ratio_vs_light_same_tokenizer"] = r["p50_us"] / same["p50_us"] if same else None
-        print(f"| {name} | {r['device']} | {r['n']} | {r['p50_us']:.1f} | {r['p99_us']:.1f} | "
-              f"{r['mean_us']:.1f} | {r['qps']:.0f} | {vs_minilm} | {vs_same} |")
+        base = rows.get(r["baseline"]) if r["baseline"] else None
+        r["speedup_p50"] = r["p50_us"] / base["p50_us"] if base else None
+        r["speedup_cpu_p50"] = r["cpu_p50_us"] / base["cpu_p50_us"] if base and r["cpu_p50_us"] else None
+        r["speedup_cpu_p50_vs_light_minilm"] = (r["cpu_p50_us"] / light_row["cpu_p50_us"]
+                                                if light_row and r["cpu_p50_us"] and r is not light_row else None)
+        cpu = f"{r['cpu_p50_us']:.1f}" if r["cpu_p50_us"] else "-"
+        sp = f"{r['speedup_p50']:.0f}x vs {r['baseline']}" if base else "-"
+        spc = f"{r['speedup_cpu_p50']:.0f}x" if r["speedup_cpu_p50"] else "-"
+        print(f"| {name} | {r['device']} | {r['n']} | {r['p50_us']:.1f} | {r['p99_us']:.1f} | {r['qps']:.0f} | "
+              f"{cpu} | {sp} | {spc} |")
     if cosines is not None:
         print(f"\nZero-shot cosine(light dense, full MiniLM dense) over the queries: mean {cosines.mean():.3f}, "
               f"min {cosines.min():.3f}")
     targets = []
     if light_row:
-        targets.append(("light p50 <= 50 µs", light_row["p50_us"] <= 50))
-    if "full MiniLM" in rows and rows["full MiniLM"]["device"] == "cpu" and light_row:
-        targets.append((">= 250x faster than full MiniLM (CPU)", rows["full MiniLM"]["ratio_vs_light_minilm"] >= 250))
-    if "full Gemma 3 270M" in rows and rows["full Gemma 3 270M"]["device"] == "cpu" and light_row:
-        g = rows["full Gemma 3 270M"]
-        targets.append((">= 2000x faster than full Gemma (CPU, vs light MiniLM)", g["ratio_vs_light_minilm"] >= 2000))
-        if g["ratio_vs_light_same_tokenizer"]:
-            targets.append((">= 2000x faster than full Gemma (CPU, vs light Gemma)",
-                            g["ratio_vs_light_same_tokenizer"] >= 2000))
+        targets.append(("light p50 <= 50 µs (wall, tokenisation included)", light_row["p50_us"] <= 50))
+    m = rows.get("full MiniLM")
+    if m and m["speedup_cpu_p50"]:
+        targets.append((">= 250x faster than full MiniLM on CPU (CPU-time p50)", m["speedup_cpu_p50"] >= 250))
+    g = rows.get("full Gemma 3 270M")
+    if g and g["speedup_cpu_p50"]:
+        targets.append((">= 2000x faster than full Gemma on CPU (CPU-time p50, vs light with Gemma's tokenizer)",
+                        g["speedup_cpu_p50"] >= 2000))
+    if g and g["speedup_cpu_p50_vs_light_minilm"]:
+        targets.append((">= 2000x faster than full Gemma on CPU (CPU-time p50, vs light MiniLM)",
+                        g["speedup_cpu_p50_vs_light_minilm"] >= 2000))
     for label, ok in targets:
         print(f"target {label}: {'met' if ok else 'NOT met'}")
     if args.json_out:
         args.json_out.write_text(json.dumps({"machine": machine(), "queries": len(queries), "rows": rows,
                                              "cosine_mean": None if cosines is None else float(cosines.mean()),
-                                             "targets": dict(targets)}, indent=2))
+                                             "targets": dict(targets), "load_average": load}, indent=2))
     return 0
 
 

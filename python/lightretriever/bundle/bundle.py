@@ -78,7 +78,7 @@ class Bundle:
     # ---- loading -------------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Bundle":
+    def load(cls, path: str | os.PathLike) -> Bundle:
         """Read and verify a bundle; BundleError names the file and the reason for any mismatch."""
         root = Path(path)
         if not root.is_dir():
@@ -166,7 +166,7 @@ def write_table(path: Path, table: np.ndarray) -> None:
 def _load_tokenizer(file: Path) -> Tokenizer:
     try:
         tokenizer = Tokenizer.from_file(str(file))
-    except Exception as exc:  # tokenizers raises a bare Exception on malformed JSON
+    except Exception as exc:  # noqa: BLE001 - tokenizers raises a bare Exception on malformed JSON
         raise BundleError(f"{file}: cannot be read as a tokenizers tokenizer: {exc}") from None
     tokenizer.no_padding()  # query ids must be the raw ids (design.md), whatever the file says
     tokenizer.no_truncation()

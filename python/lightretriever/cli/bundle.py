@@ -77,8 +77,8 @@ def _info(args: argparse.Namespace) -> int:
         ("lowercase", str(m["lowercase"])),
         ("max length", f"document {m['max_length']['document']}, query {m['max_length']['query']}"),
         ("prompts", f"query {m['prompts']['query']!r}, document {m['prompts']['document']!r}"),
-        ("sparse", f"head {m['sparse']['head']}, top-k {m['sparse']['prune_top_k']}, "
-                   f"min weight {m['sparse']['prune_min_weight']}"),
+        ("sparse", (f"head {m['sparse']['head']}, top-k {m['sparse']['prune_top_k']}, "
+                   f"min weight {m['sparse']['prune_min_weight']}")),
         ("fusion", f"default {m['fusion']['default']}, learned {'yes' if learned else 'no'}"),
         ("files", ", ".join(sorted(m["files"]))),
         ("verified", "checksums, dims, tokenizer vocabulary"),

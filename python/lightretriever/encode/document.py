@@ -6,8 +6,9 @@ special/padding/prompt positions masked, special ids dropped, then pruned (top-k
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -63,7 +64,7 @@ class DocumentEncoder:
     @classmethod
     def from_backbone(cls, backbone: Backbone, *, query_prompt: str = "", document_prompt: str = "",
                       prune_top_k: int | None = 256, prune_min_weight: float = 0.0,
-                      max_length: dict[str, int] | None = None, batch_size: int = 32) -> "DocumentEncoder":
+                      max_length: dict[str, int] | None = None, batch_size: int = 32) -> DocumentEncoder:
         settings = EncoderSettings(
             prompts={"query": query_prompt, "document": document_prompt},
             max_length=dict(max_length or backbone.max_length),
@@ -73,7 +74,7 @@ class DocumentEncoder:
         return cls(backbone, settings, batch_size)
 
     @classmethod
-    def from_bundle(cls, bundle: "Bundle", device: str | None = None, batch_size: int = 32) -> "DocumentEncoder":
+    def from_bundle(cls, bundle: Bundle, device: str | None = None, batch_size: int = 32) -> DocumentEncoder:
         m = bundle.manifest
         bb = m["backbone"]
         backbone = load_backbone(

@@ -46,7 +46,7 @@ class LightQueryEncoder:
             self.exclude_ids |= {int(unk_id)}
 
     @classmethod
-    def from_bundle(cls, bundle: "Bundle", float32_max_bytes: int = FLOAT32_TABLE_MAX_BYTES) -> "LightQueryEncoder":
+    def from_bundle(cls, bundle: Bundle, float32_max_bytes: int = FLOAT32_TABLE_MAX_BYTES) -> LightQueryEncoder:
         query = bundle.manifest["query"]
         return cls(
             bundle.tokenizer,

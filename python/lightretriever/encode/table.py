@@ -11,7 +11,7 @@ and itself, with positions restarting after the prefix, so each block's states e
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

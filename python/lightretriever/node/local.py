@@ -18,7 +18,7 @@ import requests
 
 from lightretriever.errors import NodeError
 from lightretriever.node import artifacts, distribution, privileges, settings
-from lightretriever.node.java import find_java
+from lightretriever.node.java import find_java, has_module
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,13 @@ class LocalNode:
         for directory in (data, self.logs_dir):
             directory.mkdir(parents=True, exist_ok=True)
         settings.write_config(
-            dist, http_port=port, transport_port=transport_port, data=data, logs=self.logs_dir, heap=self.heap
+            dist,
+            http_port=port,
+            transport_port=transport_port,
+            data=data,
+            logs=self.logs_dir,
+            heap=self.heap,
+            vector_module=has_module(java_home, "jdk.incubator.vector"),
         )
         self.pid_file.unlink(missing_ok=True)
         prefix = privileges.launch_prefix()

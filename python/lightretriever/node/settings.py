@@ -34,7 +34,14 @@ def check_heap(heap: str) -> str:
 
 
 def write_config(
-    dist: Path, *, http_port: int, transport_port: int, data: Path, logs: Path, heap: str
+    dist: Path,
+    *,
+    http_port: int,
+    transport_port: int,
+    data: Path,
+    logs: Path,
+    heap: str,
+    vector_module: bool = True,
 ) -> None:
     """opensearch.yml for one node on loopback (dev mode: no production bootstrap checks) and the heap."""
     yml = f"""# Written by lightretriever.node; rewritten on every start.
@@ -50,19 +57,29 @@ path.logs: {logs}
 cluster.routing.allocation.disk.threshold_enabled: false
 """
     (dist / "config" / "opensearch.yml").write_text(yml)
-    _point_jvm_files(dist / "config" / "jvm.options", logs=logs, data=data)
+    _adapt_jvm_options(dist / "config" / "jvm.options", logs=logs, data=data, vector_module=vector_module)
     heap = check_heap(heap)
     options = dist / "config" / "jvm.options.d" / "lightretriever-heap.options"
     options.parent.mkdir(exist_ok=True)
     options.write_text(f"-Xms{heap}\n-Xmx{heap}\n")
 
 
-def _point_jvm_files(jvm_options: Path, *, logs: Path, data: Path) -> None:
-    """The stock jvm.options writes GC logs, error files and heap dumps relative to the distribution,
-    which the node's user may not be able to write; send them to the node's own directories."""
+DISABLED = "## lightretriever: this Java has no jdk.incubator.vector ## "
+
+
+def _adapt_jvm_options(jvm_options: Path, *, logs: Path, data: Path, vector_module: bool) -> None:
+    """The stock jvm.options writes GC logs, error files and heap dumps relative to the working directory:
+    send them to the node's own directories. A trimmed Java runtime without jdk.incubator.vector cannot
+    start with --add-modules for it: that line is disabled (Lucene then uses its scalar code)."""
     text = jvm_options.read_text()
     text = re.sub(
         r"(file=|ErrorFile=|-Xloggc:)[^:\s]*?(gc\.log|hs_err_pid%p\.log)", rf"\g<1>{logs}/\g<2>", text
     )
     text = re.sub(r"(HeapDumpPath=).*", rf"\g<1>{data}", text)
-    jvm_options.write_text(text)
+    lines = []
+    for line in text.splitlines():
+        bare = line.removeprefix(DISABLED)
+        if "--add-modules=jdk.incubator.vector" in bare:
+            line = bare if vector_module else DISABLED + bare
+        lines.append(line)
+    jvm_options.write_text("\n".join(lines) + "\n")

@@ -35,7 +35,7 @@ class LightBatch:
         mask.masked_fill_(~self.allowed, torch.finfo(dtype).min)
         return mask.unsqueeze(1)
 
-    def to(self, device) -> "LightBatch":
+    def to(self, device) -> LightBatch:
         return LightBatch(*(t.to(device) for t in (self.input_ids, self.position_ids, self.allowed,
                                                     self.pool_weights, self.block_mask)))
 

@@ -101,9 +101,9 @@ def beir_examples(dataset: Path, split: str, corpus: dict[str, Doc] | None = Non
 def _as_doc(value, where: str, label: str) -> Doc:
     if isinstance(value, str) and value.strip():
         return Doc(f"{where}:{label}", "", value)
-    if isinstance(value, dict) and isinstance(value.get("text", ""), str) and isinstance(value.get("title", ""), str):
-        if (value.get("text") or value.get("title") or "").strip():
-            return Doc(str(value.get("_id", value.get("id", f"{where}:{label}"))), value.get("title", ""),
+    if (isinstance(value, dict) and isinstance(value.get("text", ""), str)
+            and isinstance(value.get("title", ""), str) and (value.get("text") or value.get("title") or "").strip()):
+        return Doc(str(value.get("_id", value.get("id", f"{where}:{label}"))), value.get("title", ""),
                        value.get("text", ""))
     raise RecordError(f"{where}: {label} must be a non-empty string or an object with title/text")
 

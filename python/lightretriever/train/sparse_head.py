@@ -9,7 +9,7 @@ kept for autograd. Other heads (MLM transform, soft-capped LM heads) take the ge
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -5,7 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-/** tokenizer.json `normalizer`: BertNormalizer, Lowercase, NFC/NFD/NFKC/NFKD, Strip, Sequence. */
+/** tokenizer.json `normalizer`: BertNormalizer, Lowercase, NFC/NFD/NFKC/NFKD, StripAccents, Strip, Replace, Prepend, Sequence. */
 @FunctionalInterface
 interface Normalizer {
     String normalize(String text);
@@ -26,6 +26,11 @@ interface Normalizer {
             case "NFKC" -> text -> java.text.Normalizer.normalize(text, Form.NFKC);
             case "NFKD" -> text -> java.text.Normalizer.normalize(text, Form.NFKD);
             case "StripAccents" -> Normalizer::stripAccents;
+            case "Replace" -> replace(map);
+            case "Prepend" -> {
+                String prefix = Json.string(map, "prepend", "normalizer");
+                yield text -> text.isEmpty() ? text : prefix + text;
+            }
             case "Strip" -> strip(Json.bool(map, "strip_left", true), Json.bool(map, "strip_right", true));
             case "Sequence" -> {
                 List<Normalizer> steps = new ArrayList<>();
@@ -85,6 +90,21 @@ interface Normalizer {
         StringBuilder out = new StringBuilder(text.length());
         text.codePoints().forEach(cp -> Chars.appendLowercase(out, cp));
         return out.toString();
+    }
+
+    /** Replace every match of a literal string or a regex (SentencePiece-style " " -> "▁"). */
+    private static Normalizer replace(Map<String, Object> map) {
+        Map<String, Object> pattern = Json.map(map.get("pattern"), "normalizer.pattern");
+        String content = Json.string(map, "content", "normalizer");
+        if (pattern.get("String") instanceof String literal) {
+            return text -> text.replace(literal, content);
+        }
+        if (pattern.get("Regex") instanceof String regex) {
+            java.util.regex.Pattern compiled = java.util.regex.Pattern.compile(regex, java.util.regex.Pattern.UNICODE_CHARACTER_CLASS);
+            String replacement = java.util.regex.Matcher.quoteReplacement(content);
+            return text -> compiled.matcher(text).replaceAll(replacement);
+        }
+        throw new IllegalArgumentException("tokenizer.json: Replace pattern must be {\"String\": ...} or {\"Regex\": ...}");
     }
 
     private static Normalizer strip(boolean left, boolean right) {
