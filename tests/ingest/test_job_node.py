@@ -42,10 +42,10 @@ def test_scifact_sample_indexed_with_vectors(os_client, unique_index, minilm_bun
     from lightretriever.bundle import Bundle
     from lightretriever.encode.text import document_text
 
-    path, records = scifact_sample(100)
+    path, records = scifact_sample(200)
     index = unique_index()
     summary = job_for(os_client, path, minilm_encoder, minilm_bundle, tmp_path, index=index).run()
-    assert summary.counts.read == summary.counts.indexed == summary.index_count == 100
+    assert summary.counts.read == summary.counts.indexed == summary.index_count == 200
     assert summary.counts.rejected == 0
     assert all_ids(os_client, index) == sorted(r["_id"] for r in records)
 
@@ -65,7 +65,7 @@ def test_scifact_sample_indexed_with_vectors(os_client, unique_index, minilm_bun
     knn = {"size": 1, "query": {"knn": {"dense": {"vector": doc["dense"], "k": 5}}}}
     assert os_client.search(index=index, body=knn)["hits"]["hits"][0]["_id"] == records[7]["_id"]
     term = max(doc["sparse"], key=doc["sparse"].get)
-    hits = os_client.search(index=index, body={"size": 100, "query": {"rank_feature": {"field": f"sparse.{term}"}}})
+    hits = os_client.search(index=index, body={"size": 200, "query": {"rank_feature": {"field": f"sparse.{term}"}}})
     assert records[7]["_id"] in [h["_id"] for h in hits["hits"]["hits"]]
 
 

@@ -51,6 +51,9 @@ def test_precomputed_vectors_checked():
         (b'{"_id": "a", "text": "t", "dense": [0.1, 0.2, 0.3], "sparse": {"x": 1}}', "sparse entry 'x'"),
         (b'{"_id": "a", "text": "t", "dense": [0.1, 0.2, 0.3], "sparse": {"7": 0}}', "sparse entry '7'"),
         (b'{"_id": "a", "text": "t", "sparse": {}}', "'dense' must be"),
+        (b'{"_id": "a", "text": "t", "dense": [0.1, true, 0.3], "sparse": {}}', "'dense' must be"),
+        (b'{"_id": "a", "text": "t", "dense": [0.1, "x", 0.3], "sparse": {}}', "'dense' must be"),
+        (b'{"_id": "a", "text": "t", "dense": [0.1, [0.2], 0.3], "sparse": {}}', "'dense' must be"),
     ]:
         with pytest.raises(RecordError, match=reason):
             validator(RawRecord(1, bad))

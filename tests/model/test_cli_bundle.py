@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 def test_build_then_info(tiny_llama_dir, tmp_path, capsys):
     out = tmp_path / "bundle"
     rc = main(["bundle", "build", "--backbone", str(tiny_llama_dir), "--out", str(out), "--device", "cpu",
-               "--query-prompt", "query: ", "--prune-top-k", "32", "--max-doc-length", "128"])
+               "--query-prompt", "query: ", "--prune-top-k", "32", "--max-doc-length", "128", "--batch-size", "4096"])
     assert rc == 0
     bundle = Bundle.load(out)
     m = bundle.manifest

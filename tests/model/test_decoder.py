@@ -122,7 +122,8 @@ def test_explicit_base_plus_adapter_and_bundle(adapter_dir, tiny_llama_dir, tmp_
     bb = load_backbone(str(tiny_llama_dir), adapter=str(path), device="cpu")
     with torch.no_grad():
         torch.testing.assert_close(bb.hidden_states(seq, torch.ones_like(seq)), expected, atol=1e-4, rtol=1e-4)
-    bundle = build_bundle(str(tiny_llama_dir), tmp_path / "b", adapter=str(path), device="cpu", progress=False)
+    bundle = build_bundle(str(tiny_llama_dir), tmp_path / "b", adapter=str(path), device="cpu", progress=False,
+                          batch_size=4096)
     assert bundle.manifest["backbone"]["adapter"] == str(path)
     full = DocumentEncoder.from_bundle(bundle, device="cpu")  # reloads base + adapter from the manifest
     light = LightQueryEncoder.from_bundle(bundle)

@@ -16,7 +16,7 @@ import torch
 from lightretriever.encode.backbone import Backbone, load_backbone
 from lightretriever.encode.inputs import frame
 from lightretriever.encode.pooling import dense_pool, sparse_pool
-from lightretriever.errors import BundleError, RecordError
+from lightretriever.errors import BundleError, QueryError, RecordError
 
 if TYPE_CHECKING:
     from lightretriever.bundle import Bundle
@@ -117,7 +117,7 @@ class DocumentEncoder:
         result = np.zeros((len(texts), dim), dtype=np.float32)
         for i, text in enumerate(texts):
             if not isinstance(text, str) or not text.strip():
-                raise RecordError(f"query #{i}: empty text")
+                raise QueryError(f"query #{i} {text!r}: empty query")
         for idx, dense, _, _ in self._run(texts, "query", with_sparse=False):
             result[idx] = dense
         return result

@@ -8,10 +8,11 @@ types, empty text, unencodable strings (lone surrogates), the index document JSO
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from lightretriever.errors import RecordError
 from lightretriever.ingest.records import Document, FieldMap, RawRecord
@@ -126,9 +127,14 @@ def to_document(obj: dict[str, Any], raw: RawRecord, fields: FieldMap, limits: L
 
 def _precomputed(obj: dict[str, Any], limits: Limits) -> tuple[list[float], dict[str, float]]:
     dense = obj.get("dense")
-    if not isinstance(dense, list) or not all(
-        isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in dense
-    ):
+    ok = isinstance(dense, list) and not any(isinstance(x, bool) for x in dense)
+    if ok:
+        try:
+            values = np.asarray(dense, dtype=np.float64)  # numpy: this runs once per document
+            ok = values.ndim == 1 and bool(np.isfinite(values).all())
+        except (TypeError, ValueError):
+            ok = False
+    if not ok:
         raise RecordError("--precomputed: field 'dense' must be an array of finite numbers")
     if limits.dense_dim is not None and len(dense) != limits.dense_dim:
         raise RecordError(f"--precomputed: 'dense' has {len(dense)} values, the index needs {limits.dense_dim}")
@@ -138,7 +144,7 @@ def _precomputed(obj: dict[str, Any], limits: Limits) -> tuple[list[float], dict
     for key, weight in sparse.items():
         if not key.isdigit() or isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
             raise RecordError(f"--precomputed: sparse entry {key!r}: {weight!r} (need decimal id -> weight > 0)")
-    return [float(x) for x in dense], {k: float(v) for k, v in sparse.items()}
+    return dense, sparse
 
 
 def _check_encodable(doc: Document) -> None:

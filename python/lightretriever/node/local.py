@@ -209,7 +209,7 @@ class LocalNode:
         # Output goes to a file, not a pipe: the daemon inherits the descriptors and a pipe would never close.
         out_file = self.logs_dir / "startup.out"
         with out_file.open("w") as out:
-            proc = subprocess.run(
+            proc = self._run_launcher(
                 [*prefix, str(dist / "bin" / "opensearch"), "-d", "-p", str(self.pid_file)],
                 check=False,
                 env=env,
@@ -238,6 +238,14 @@ class LocalNode:
         state["seconds_to_healthy"] = round(time.monotonic() - began, 1)
         self._write_state(state)
         return {**state, "reused": False}
+
+    def _run_launcher(self, cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+        try:
+            return subprocess.run(cmd, **kwargs)  # noqa: PLW1510 - caller passes check=False
+        except subprocess.TimeoutExpired as exc:
+            raise NodeError(
+                f"bin/opensearch -d did not return within {self.startup_timeout:.0f}s; see {self.logs_dir}"
+            ) from exc
 
     def _log_size(self) -> int:
         path = self.logs_dir / f"{settings.CLUSTER_NAME}.log"

@@ -2,7 +2,6 @@ package org.lightretriever.opensearch.query;
 
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -59,33 +58,26 @@ final class ShardFusion {
         IndexSearcher searcher = new IndexSearcher(reader);
         searcher.setSimilarity(context.searcher().getSimilarity()); // the index's BM25 settings
         searcher.setQueryCache(null);
-        StoredFields stored = reader.storedFields();
+        // Candidates are keyed by Lucene doc id ("#<doc>"): the fusion formulas never look at ids, only the final
+        // tie-break does, so `_id` (a stored-field read per doc) is loaded only for docs whose fused scores tie.
         Map<String, List<Hit>> hits = new LinkedHashMap<>();
-        Map<String, Integer> luceneDocs = new HashMap<>();
-        Map<Integer, String> idOfDoc = new HashMap<>();
         for (String system : systems) {
             QueryBuilder builder = Rewriteable.rewrite(sub.build(system, context), context, true);
             TopDocs top = searcher.search(builder.toQuery(context), sub.depth());
             List<Hit> ranked = new ArrayList<>(top.scoreDocs.length);
             for (ScoreDoc sd : top.scoreDocs) {
-                String id = idOfDoc.get(sd.doc);
-                if (id == null) {
-                    id = readId(stored, sd.doc);
-                    idOfDoc.put(sd.doc, id);
-                    luceneDocs.put(id, sd.doc);
-                }
                 // the score as a REST client sees it: the float's shortest decimal, read back as a double
-                ranked.add(new Hit(id, Double.parseDouble(Float.toString(sd.score))));
+                ranked.add(new Hit(KEY_PREFIX + sd.doc, Double.parseDouble(Float.toString(sd.score))));
             }
             hits.put(system, ranked);
         }
         QueryEncodingStats stats = new QueryEncodingStats(sub);
-        List<Fused> fused = fusion.fuse(hits, stats.queryLen(), stats.oovShare());
+        List<Fused> fused = orderTies(fusion.fuse(hits, stats.queryLen(), stats.oovShare()), reader.storedFields());
         int[] docs = new int[fused.size()];
         float[] scores = new float[fused.size()];
         float previous = Float.POSITIVE_INFINITY;
         for (int i = 0; i < fused.size(); i++) {
-            docs[i] = luceneDocs.get(fused.get(i).docId());
+            docs[i] = docOf(fused.get(i).docId());
             float score = (float) fused.get(i).score();
             // ties (common with RRF) must keep the fused order (doc id ascending), not Lucene's doc order:
             // step down by one ulp, far below the 1e-3 the scores are compared at
@@ -96,6 +88,54 @@ final class ShardFusion {
             previous = score;
         }
         return new FusedScoreQuery(reader, docs, scores, "model=" + model.name() + ", fusion=" + fusionName + ", systems=" + systems);
+    }
+
+    private static final String KEY_PREFIX = "#";
+
+    private static int docOf(String key) {
+        return Integer.parseInt(key.substring(KEY_PREFIX.length()));
+    }
+
+    /** Within each run of exactly equal fused scores, order by `_id` (string order), as design.md fixes. */
+    private static List<Fused> orderTies(List<Fused> fused, StoredFields stored) throws IOException {
+        List<Fused> out = new ArrayList<>(fused.size());
+        int i = 0;
+        while (i < fused.size()) {
+            int j = i + 1;
+            while (j < fused.size() && fused.get(j).score() == fused.get(i).score()) {
+                j++;
+            }
+            if (j - i == 1) {
+                out.add(fused.get(i));
+            } else {
+                List<String[]> run = new ArrayList<>(j - i); // {id, key}
+                for (Fused f : fused.subList(i, j)) {
+                    run.add(new String[] {readId(stored, docOf(f.docId())), f.docId()});
+                }
+                run.sort((a, b) -> compareCodePoints(a[0], b[0]));
+                double score = fused.get(i).score();
+                for (String[] r : run) {
+                    out.add(new Fused(r[1], score));
+                }
+            }
+            i = j;
+        }
+        return out;
+    }
+
+    private static int compareCodePoints(String a, String b) {
+        int i = 0;
+        int j = 0;
+        while (i < a.length() && j < b.length()) {
+            int ca = a.codePointAt(i);
+            int cb = b.codePointAt(j);
+            if (ca != cb) {
+                return Integer.compare(ca, cb);
+            }
+            i += Character.charCount(ca);
+            j += Character.charCount(cb);
+        }
+        return Integer.compare(a.length() - i, b.length() - j);
     }
 
     private void checkDenseField() {
