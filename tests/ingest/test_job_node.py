@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +19,7 @@ from lightretriever.ingest.setup import build_job
 
 from .malformed import MALFORMED, MAX_RECORD_BYTES, build_file
 
-pytestmark = [pytest.mark.node, pytest.mark.slow]
+pytestmark = [pytest.mark.node]  # and each model-loading test is also marked slow
 
 CLI = [sys.executable, "-c", "import sys; from lightretriever.cli import main; sys.exit(main())"]
 
@@ -37,6 +38,7 @@ def all_ids(client, index) -> list[str]:
     return sorted(b["key"] for b in buckets)
 
 
+@pytest.mark.slow
 def test_scifact_sample_indexed_with_vectors(os_client, unique_index, minilm_bundle, minilm_encoder,
                                             scifact_sample, tmp_path):
     from lightretriever.bundle import Bundle
@@ -69,6 +71,7 @@ def test_scifact_sample_indexed_with_vectors(os_client, unique_index, minilm_bun
     assert records[7]["_id"] in [h["_id"] for h in hits["hits"]["hits"]]
 
 
+@pytest.mark.slow
 def test_kill9_midway_then_resume_is_exact(opensearch_url, os_client, unique_index, minilm_bundle,
                                           scifact_sample, tmp_path):
     path, records = scifact_sample(96)
@@ -113,6 +116,7 @@ def test_kill9_midway_then_resume_is_exact(opensearch_url, os_client, unique_ind
     assert final.done and (final.counts.read, final.counts.indexed, final.counts.rejected) == (101, 96, 5)
 
 
+@pytest.mark.slow
 def test_malformed_lines_dead_lettered_valid_indexed(os_client, unique_index, minilm_bundle, minilm_encoder,
                                                      tmp_path):
     path = tmp_path / "mixed.jsonl"
@@ -131,6 +135,7 @@ def test_malformed_lines_dead_lettered_valid_indexed(os_client, unique_index, mi
     assert summary.counts.read == len(valid_ids) + len(MALFORMED)
 
 
+@pytest.mark.slow
 def test_mapping_conflict_goes_to_dead_letters(os_client, unique_index, minilm_bundle, minilm_encoder, tmp_path):
     from lightretriever.mappings import create_index
 
@@ -159,6 +164,7 @@ def alias_name(os_client, unique_index):
     os_client.indices.delete(index=f"{name}-v*", ignore_unavailable=True, expand_wildcards="all")
 
 
+@pytest.mark.slow
 def test_alias_swap_and_reencode_from_index(os_client, alias_name, minilm_bundle, minilm_encoder,
                                             scifact_sample, tmp_path):
     path, records = scifact_sample(12)
@@ -192,6 +198,7 @@ def test_alias_swap_and_reencode_from_index(os_client, alias_name, minilm_bundle
     assert not os_client.indices.exists(index=f"{alias_name}-v2")
 
 
+@pytest.mark.slow
 def test_split_passages_keep_parent(os_client, unique_index, minilm_bundle, minilm_encoder, scifact_sample,
                                     tmp_path):
     path, records = scifact_sample(8)
@@ -206,3 +213,29 @@ def test_split_passages_keep_parent(os_client, unique_index, minilm_bundle, mini
     passage = next(i for i in ids if "#" in i)
     source = os_client.get(index=index, id=passage)["_source"]
     assert source["metadata"]["parent_id"] == passage.split("#")[0]
+
+
+def test_sharded_workers_with_precomputed_vectors(opensearch_url, os_client, unique_index, tmp_path):
+    """Three `--shard i/3` processes (pipelines/ingest_sharded.py) share one corpus: exact count, no duplicates."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    path = tmp_path / "pre.jsonl"
+    with open(path, "w") as fh:
+        for i in range(90):
+            v = rng.normal(size=8)
+            fh.write(json.dumps({"_id": f"p{i}", "text": f"text {i}", "dense": (v / np.linalg.norm(v)).tolist(),
+                                 "sparse": {str(10 + i % 7): 1.0 + i}}) + "\n")
+    index = unique_index()
+    state = tmp_path / "state"
+    pipeline = Path(__file__).resolve().parents[2] / "pipelines" / "ingest_sharded.py"
+    run = subprocess.run(
+        [sys.executable, str(pipeline), "--workers", "3", "--", "--precomputed", "--dense-dim", "8",
+         "--source", str(path), "--index", index, "--opensearch", opensearch_url, "--state-dir", str(state)],
+        check=False, capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    assert all_ids(os_client, index) == sorted(f"p{i}" for i in range(90))
+    for i in range(3):
+        saved = ckpt.load(state / f"{index}.shard{i}of3.checkpoint.json")
+        assert saved.done and saved.counts.indexed == 30 and saved.counts.read == 30

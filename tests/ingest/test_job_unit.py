@@ -102,3 +102,12 @@ def test_shards_split_the_corpus_exactly(tmp_path):
         seen.append(summary.counts.indexed)
         assert job.checkpoint_path.name == f"docs.shard{i}of3.checkpoint.json"
     assert seen == [11, 10, 10] and len(client.docs["docs"]) == 31
+
+
+def test_alias_with_shards_refused(tmp_path):
+    from lightretriever.errors import LightRetrieverError
+
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"_id": "a", "text": "t"}\n')
+    with pytest.raises(LightRetrieverError, match="--alias needs the whole corpus"):
+        make_job(tmp_path, path, FakeClient("docs"), FakeEncoder(), index=None, alias="live", shard=Shard(0, 2))

@@ -92,9 +92,10 @@ def test_cli_train_mines_bm25_and_exports(tiny_bert_dir, opensearch_url, os_clie
                      "title": ex.positive.title, "text": ex.positive.text}}) + "\n" for ex in make_examples()[0])
                      + "not json\n")
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "lightretriever.cli", "train", "--backbone", str(tiny_bert_dir), "--pairs",
-           str(pairs), "--mine", "bm25", "--mine-index", index, "--max-steps", "2", "--batch-size", "4",
-           "--max-doc-len", "32", "--out", str(out), "--export-bundle", str(tmp_path / "bundle"), "--no-progress",
+    cli = "import sys; from lightretriever.cli import main; sys.exit(main())"
+    cmd = [sys.executable, "-c", cli, "train", "--backbone", str(tiny_bert_dir), "--pairs", str(pairs),
+           "--mine", "bm25", "--mine-index", index, "--max-steps", "2", "--batch-size", "4", "--max-doc-len", "32",
+           "--out", str(out), "--export-bundle", str(tmp_path / "bundle"), "--no-progress",
            "--opensearch", opensearch_url]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -103,3 +104,22 @@ def test_cli_train_mines_bm25_and_exports(tiny_bert_dir, opensearch_url, os_clie
     Bundle.load(summary["bundle"])
     dead = [json.loads(line) for line in (out / "dead-letters.jsonl").read_text().splitlines()]
     assert len(dead) == 1 and "not valid JSON" in dead[0]["reason"]
+
+
+def test_lora_decoder_export_carries_the_adapter(tiny_llama_dir, tmp_path):
+    """LoRA run on a decoder: the bundle names base + adapter, and its table is the trained light encoder."""
+    torch.manual_seed(0)
+    model = load_trainable(str(tiny_llama_dir), device="cpu", max_doc_len=32)
+    assert model.lora and model.bb.kind == "decoder"
+    examples, docs = make_examples()
+    Trainer(model, examples, TrainConfig(out_dir=tmp_path, max_steps=3, batch_size=6, lr=1e-2, progress=False),
+            negative_pool=docs).train()
+    bundle = Bundle.load(export_bundle(model, tmp_path / "adapter", tmp_path / "bundle", progress=False).path)
+    assert bundle.manifest["backbone"]["adapter"] == str((tmp_path / "adapter").resolve())
+    assert (tmp_path / "adapter" / "adapter_config.json").is_file()
+    model.eval()
+    queries = [ex.query for ex in examples]
+    with torch.no_grad():
+        trained_light = model.light_query(model.query_token_ids(queries)).numpy()
+    encoder = LightQueryEncoder.from_bundle(bundle)
+    np.testing.assert_allclose(np.stack([encoder.encode_query(q).dense for q in queries]), trained_light, atol=3e-3)

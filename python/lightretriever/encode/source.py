@@ -67,8 +67,9 @@ def resolve_source(spec: str, gguf_file: str | None = None, adapter: str | None 
         if adapter:
             rev = _combine(rev, _fingerprint(Path(adapter), None))
         return BackboneSource(spec, str(path), gguf_file, adapter, rev, st_dir)
-    if os.sep in spec and not spec.count("/") == 1:
-        raise BundleError(f"{spec}: no such model directory")
+    looks_like_path = spec.startswith((".", "/", "~")) or spec.endswith(".gguf") or spec.count("/") != 1
+    if looks_like_path:  # a hub id is exactly "owner/name"
+        raise BundleError(f"{spec}: no such model directory or file (aliases: {', '.join(ALIASES)})")
     # A hub id: works only if it is in the local HF cache (HF_HUB_OFFLINE=1 everywhere we run).
     return BackboneSource(spec, spec, gguf_file, adapter, None)
 

@@ -66,8 +66,11 @@ class FullDenseSystem:
 
         self.encoder = DocumentEncoder.from_bundle(context.bundle, device=context.device)
         self.context = context
+        self.last_vectors: dict[str, np.ndarray] = {}  # text -> vector of the latest run, for HNSW recall
 
     def encode(self, text: str) -> np.ndarray:
+        if text in self.last_vectors:
+            return self.last_vectors[text]
         return np.asarray(self.encoder.encode_queries([text]), dtype=np.float32)[0]
 
     def search(self, text: str, k: int, filter: Mapping | None = None) -> SystemRun:
@@ -76,8 +79,9 @@ class FullDenseSystem:
         check_text(text)
         depth = max(check_k(k), self.context.depth)
         started = time.perf_counter()
-        vector = self.encode(text)
+        vector = np.asarray(self.encoder.encode_queries([text]), dtype=np.float32)[0]
         encoded = time.perf_counter() - started
+        self.last_vectors[text] = vector
         body = search_body(dense_clause(vector, depth, filter), depth)
         response = self.context.client.search(index=self.context.index, body=body)
         return SystemRun(response_hits(response)[:k], encoded)

@@ -18,7 +18,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from lightretriever.errors import RecordError
+from lightretriever.errors import LightRetrieverError, RecordError
 from lightretriever.ingest import alias as alias_ops
 from lightretriever.ingest import checkpoint as ckpt
 from lightretriever.ingest.bulk import Action, BulkWriter
@@ -90,8 +90,6 @@ class IngestJob:
         if not (config.index or config.alias):
             raise ValueError("an index or an alias is required")
         if config.alias and config.shard.count > 1:
-            from lightretriever.errors import LightRetrieverError
-
             raise LightRetrieverError(
                 "--alias needs the whole corpus in one job (the count is verified before the swap); "
                 "with --shard, write every shard to one --index, then move the alias when all are done"

@@ -66,5 +66,5 @@ class Summary:
             was = f" (was {', '.join(self.old_indices)})" if self.old_indices else ""
             out.append(f"  alias {self.alias} -> {self.index}{was}")
         if c.rejected:
-            out.append(f"  dead letters: {self.dead_letter} ({c.rejected} records)")
+            out.append(f"  dead letters: {self.dead_letter} ({c.rejected} rejected)")
         return out
