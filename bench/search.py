@@ -116,8 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--queries", type=int, default=300, help="first N queries of the split")
     parser.add_argument("--rounds", type=int, default=1, help="passes over the queries per system")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="run the whole system list N times, interleaved (A B A B), to expose drift")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run the whole system list N times, interleaved (A B A B), to expose drift",
+    )
     parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--depth", type=int, default=100)
     parser.add_argument("--device", default="cpu", help="full-dense query encoder device (default cpu)")

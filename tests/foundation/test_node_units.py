@@ -154,3 +154,21 @@ def test_plugin_reinstall_decided_by_sha256(tmp_path):
     assert distribution.needs_install(dist, zip_path)  # rebuilt zip: reinstall
     with pytest.raises(NodeError, match="plugin zip .*gone.zip does not exist"):
         distribution.needs_install(dist, tmp_path / "gone.zip")
+
+
+def test_port_in_time_wait_counts_as_free():
+    """A node stopped a moment ago leaves its port in TIME_WAIT; restarting on it must not be refused."""
+    import socket
+
+    port = settings.free_port()
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", port))
+    server.listen()
+    assert not settings.port_free(port)  # listening: taken
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    accepted.close()  # the server side closes first, so its end of the connection enters TIME_WAIT
+    server.close()
+    client.close()
+    assert settings.port_free(port)

@@ -35,13 +35,3 @@ def tiny_encoder() -> LightQueryEncoder:
 def tiny_rewriter(tiny_encoder) -> QueryRewriter:
     return QueryRewriter(tiny_encoder)
 
-
-# TEMPORARY (remove when tests/fixtures/node.py is fixed): the shared os_client fixture passes
-# timeout="60s" to cluster.health, which opensearch-py takes as the HTTP timeout and urllib3 rejects.
-@pytest.fixture(scope="session")
-def os_client(opensearch_url: str):
-    from lightretriever.client import get_client
-
-    client = get_client(opensearch_url)
-    client.cluster.health(wait_for_status="yellow")
-    return client

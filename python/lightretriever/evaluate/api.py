@@ -49,7 +49,11 @@ def evaluate_dataset(
         from lightretriever.client import get_client
 
         client = get_client()
-    if train_split and "hybrid-learned" in systems and not (bundle.manifest.get("fusion") or {}).get("learned"):
+    if (
+        train_split
+        and "hybrid-learned" in systems
+        and not (bundle.manifest.get("fusion") or {}).get("learned")
+    ):
         from lightretriever.fuse.learn.pipeline import train_fusion
 
         log.info("no learned fusion in %s: training it on %s/%s first", bundle.path, dataset_dir, train_split)

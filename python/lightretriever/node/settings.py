@@ -13,7 +13,10 @@ DEFAULT_HTTP_PORT = 9200
 
 
 def port_free(port: int) -> bool:
+    """Nothing listens on 127.0.0.1:port. SO_REUSEADDR as OpenSearch binds: connections of a node stopped a
+    moment ago linger in TIME_WAIT and must not make its port look taken."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
