@@ -1,30 +1,47 @@
-"""`lightretriever demo`: the main job. For now: start (or reuse) the local node and show health and plugins."""
+"""`lightretriever demo`: the main job, end to end on a real node.
+
+Start (or reuse) the local node, build (or reuse) the zero-shot MiniLM bundle, ingest the dataset's
+corpus (resumable), train the learned fusion on the train split when the bundle has none, evaluate every
+system on the test split through OpenSearch, and print the quality and latency table.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _default_home() -> Path:
+    return Path(os.environ.get("LIGHTRETRIEVER_HOME", Path.home() / ".cache" / "lightretriever"))
+
+
+def _default_dataset() -> Path:
+    return Path(os.environ.get("LIGHTRETRIEVER_DATA", REPO.parent / "shared" / "data")) / "scifact"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("demo", help="start the local node and show its health and plugins")
-    parser.add_argument(
-        "--home", help="node cache directory (default $LIGHTRETRIEVER_HOME or ~/.cache/lightretriever)"
+    parser = subparsers.add_parser(
+        "demo", help="main job: node, bundle, ingest a BEIR dataset, train fusion, evaluate, print the table"
     )
-    parser.add_argument(
-        "--plugin", action="append", default=[], metavar="ZIP", help="extra plugin zip to install"
-    )
+    parser.add_argument("--dataset", type=Path, default=None,
+                        help="BEIR dataset dir (default $LIGHTRETRIEVER_DATA/scifact or ../shared/data/scifact)")
+    parser.add_argument("--bundle", type=Path, help="bundle dir (default: build/reuse a zero-shot MiniLM bundle)")
+    parser.add_argument("--index", help="index name (default <dataset>-demo)")
+    parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="where the JSON/Markdown/PNG go")
+    parser.add_argument("--max-queries", type=int, help="evaluate only the first N test queries")
+    parser.add_argument("--node-only", action="store_true", help="only start the node and show health and plugins")
+    parser.add_argument("--home", help="node cache directory (default $LIGHTRETRIEVER_HOME or ~/.cache/lightretriever)")
+    parser.add_argument("--plugin", action="append", default=[], metavar="ZIP", help="extra plugin zip to install")
     parser.add_argument("--heap", default="1g", help="JVM heap of the local node (default 1g)")
-    parser.add_argument(
-        "--opensearch",
-        metavar="URL",
-        help="use this cluster instead of the local node (also $LIGHTRETRIEVER_OPENSEARCH_URL)",
-    )
+    parser.add_argument("--opensearch", metavar="URL",
+                        help="use this cluster instead of the local node (also $LIGHTRETRIEVER_OPENSEARCH_URL)")
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    import os
-
+def _node(args: argparse.Namespace):
     from lightretriever.client import get_client
 
     url = args.opensearch or os.environ.get("LIGHTRETRIEVER_OPENSEARCH_URL")
@@ -36,13 +53,61 @@ def run(args: argparse.Namespace) -> int:
         how = "reused" if state["reused"] else f"started in {state['seconds_to_healthy']:.1f}s"
         print(f"local OpenSearch node {how}: {url}")
     client = get_client(url)
-    info = client.info()
-    health = client.cluster.health()
-    print(
-        f"cluster {health['cluster_name']!r}: OpenSearch {info['version']['number']}, status {health['status']}, "
-        f"{health['number_of_nodes']} node(s), {health['active_shards']} active shard(s)"
-    )
-    print("plugins:")
-    for row in client.cat.plugins(format="json", h="component,version"):
-        print(f"  {row['component']} {row['version']}")
+    info, health = client.info(), client.cluster.health()
+    print(f"cluster {health['cluster_name']!r}: OpenSearch {info['version']['number']}, status {health['status']}")
+    plugins = ", ".join(f"{p['component']} {p['version']}" for p in client.cat.plugins(format="json"))
+    print(f"plugins: {plugins}")
+    return client, url
+
+
+def _bundle(args: argparse.Namespace):
+    from lightretriever.bundle import Bundle
+    from lightretriever.errors import BundleError
+
+    if args.bundle:
+        return Bundle.load(args.bundle)
+    path = _default_home() / "demo" / "minilm-zeroshot"
+    try:
+        bundle = Bundle.load(path)
+        print(f"reusing bundle {path}")
+        return bundle
+    except BundleError:
+        pass
+    from lightretriever.bundle.build import build_bundle
+
+    print(f"building the zero-shot MiniLM bundle into {path} ...")
+    return build_bundle("minilm", path, overwrite=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lightretriever.cli import main as cli_main
+    from lightretriever.errors import LightRetrieverError
+
+    client, url = _node(args)
+    if args.node_only:
+        return 0
+    dataset = (args.dataset or _default_dataset()).resolve()
+    if not (dataset / "corpus.jsonl").is_file():
+        raise LightRetrieverError(
+            f"{dataset}: no BEIR dataset there (corpus.jsonl, queries.jsonl, qrels/); pass --dataset DIR "
+            "or set LIGHTRETRIEVER_DATA to a folder holding scifact/"
+        )
+    bundle = _bundle(args)
+    index = args.index or f"{dataset.name}-demo"
+    state = _default_home() / "demo" / f"ingest-{index}"
+    print(f"ingesting {dataset} into {index} (resumable; state in {state}) ...")
+    rc = cli_main(["ingest", "--source", f"beir:{dataset}", "--bundle", str(bundle.path), "--index", index,
+                   "--state-dir", str(state), "--opensearch", url])
+    if rc:
+        return rc
+
+    from lightretriever.evaluate import evaluate_dataset
+
+    has_train = (dataset / "qrels" / "train.tsv").is_file()
+    report = evaluate_dataset(dataset, bundle, index, client, split="test",
+                              train_split="train" if has_train else None,
+                              max_queries=args.max_queries, out_dir=args.out)
+    print()
+    print(report.to_markdown())
+    print(f"\nreports written to {args.out.resolve()}")
     return 0
