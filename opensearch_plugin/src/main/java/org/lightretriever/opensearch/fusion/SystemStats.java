@@ -46,7 +46,7 @@ final class SystemStats {
 
     /** Union of all systems' ids, ascending (Python's sorted() on str: code point order). */
     static List<String> candidates(Map<String, List<Hit>> hits) {
-        TreeSet<String> ids = new TreeSet<>(SystemStats::compareCodePoints);
+        TreeSet<String> ids = new TreeSet<>(DocIdOrder::compare);
         for (List<Hit> ranked : hits.values()) {
             for (Hit h : ranked) {
                 ids.add(h.docId());
@@ -55,28 +55,13 @@ final class SystemStats {
         return new ArrayList<>(ids);
     }
 
-    static int compareCodePoints(String a, String b) {
-        int i = 0;
-        int j = 0;
-        while (i < a.length() && j < b.length()) {
-            int ca = a.codePointAt(i);
-            int cb = b.codePointAt(j);
-            if (ca != cb) {
-                return Integer.compare(ca, cb);
-            }
-            i += Character.charCount(ca);
-            j += Character.charCount(cb);
-        }
-        return Integer.compare(a.length() - i, b.length() - j);
-    }
-
     /** Sorted by score descending, ties by doc id ascending. */
     static List<Fused> sorted(List<String> ids, double[] scores) {
         List<Fused> out = new ArrayList<>(ids.size());
         for (int i = 0; i < ids.size(); i++) {
             out.add(new Fused(ids.get(i), scores[i]));
         }
-        out.sort((x, y) -> x.score() != y.score() ? Double.compare(y.score(), x.score()) : compareCodePoints(x.docId(), y.docId()));
+        out.sort((x, y) -> x.score() != y.score() ? Double.compare(y.score(), x.score()) : DocIdOrder.compare(x.docId(), y.docId()));
         return out;
     }
 

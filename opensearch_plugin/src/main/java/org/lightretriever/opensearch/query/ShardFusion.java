@@ -13,6 +13,7 @@ import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.TopDocs;
+import org.lightretriever.opensearch.fusion.DocIdOrder;
 import org.lightretriever.opensearch.fusion.Fused;
 import org.lightretriever.opensearch.fusion.Fusion;
 import org.lightretriever.opensearch.fusion.Hit;
@@ -112,7 +113,7 @@ final class ShardFusion {
                 for (Fused f : fused.subList(i, j)) {
                     run.add(new String[] {readId(stored, docOf(f.docId())), f.docId()});
                 }
-                run.sort((a, b) -> compareCodePoints(a[0], b[0]));
+                run.sort((a, b) -> DocIdOrder.compare(a[0], b[0]));
                 double score = fused.get(i).score();
                 for (String[] r : run) {
                     out.add(new Fused(r[1], score));
@@ -121,21 +122,6 @@ final class ShardFusion {
             i = j;
         }
         return out;
-    }
-
-    private static int compareCodePoints(String a, String b) {
-        int i = 0;
-        int j = 0;
-        while (i < a.length() && j < b.length()) {
-            int ca = a.codePointAt(i);
-            int cb = b.codePointAt(j);
-            if (ca != cb) {
-                return Integer.compare(ca, cb);
-            }
-            i += Character.charCount(ca);
-            j += Character.charCount(cb);
-        }
-        return Integer.compare(a.length() - i, b.length() - j);
     }
 
     private void checkDenseField() {
