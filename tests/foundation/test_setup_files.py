@@ -25,6 +25,15 @@ def test_compose_file_runs_opensearch_350_without_security():
     assert compose["services"]["dashboards"]["profiles"] == ["dashboards"]
 
 
+def test_compose_plugin_service_builds_the_project_plugin_into_the_same_node():
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    base, plugin = compose["services"]["opensearch"], compose["services"]["opensearch-plugin"]
+    assert plugin["environment"] == base["environment"] and plugin["ports"] == base["ports"]
+    dockerfile = (REPO / plugin["build"]["context"] / plugin["build"]["dockerfile"]).read_text()
+    assert dockerfile.startswith("#") and "FROM opensearchproject/opensearch:3.5.0" in dockerfile
+    assert "opensearch-plugin install --batch" in dockerfile
+
+
 def _compose_cli() -> list[str] | None:
     if (
         shutil.which("docker")
@@ -38,7 +47,7 @@ def test_compose_config_accepts_the_file():
     cli = _compose_cli()
     if cli is None:
         pytest.skip("neither `docker compose` nor `docker-compose` is installed")
-    for profile in ([], ["--profile", "dashboards"]):
+    for profile in ([], ["--profile", "dashboards"], ["--profile", "plugin"]):
         proc = subprocess.run(
             [*cli, *profile, "config", "-q"], check=False, cwd=REPO, capture_output=True, text=True
         )
