@@ -8,13 +8,13 @@ file name, line number, reason and the raw line.
 
 from __future__ import annotations
 
-import csv
 import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lightretriever.errors import RecordError
+from lightretriever.evaluate.dataset import read_qrels, read_queries  # the one BEIR reader
 
 
 @dataclass(frozen=True)
@@ -48,44 +48,15 @@ def read_corpus(dataset: Path) -> dict[str, Doc]:
     return corpus
 
 
-def read_queries(dataset: Path) -> dict[str, str]:
-    path = Path(dataset) / "queries.jsonl"
-    queries: dict[str, str] = {}
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                queries[str(rec["_id"])] = rec["text"]
-            except (ValueError, KeyError, TypeError) as exc:
-                raise RecordError(f"{path}:{n}: not a query record ({exc})") from exc
-    return queries
-
-
-def read_qrels(dataset: Path, split: str) -> dict[str, dict[str, int]]:
-    path = Path(dataset) / "qrels" / f"{split}.tsv"
-    if not path.exists():
-        raise RecordError(f"{path}: no qrels for split {split!r}")
-    qrels: dict[str, dict[str, int]] = {}
-    with path.open(encoding="utf-8") as fh:
-        for n, row in enumerate(csv.reader(fh, delimiter="\t"), 1):
-            if n == 1 and row and row[0] == "query-id":
-                continue
-            try:
-                qid, did, score = row[0], row[1], int(row[2])
-            except (IndexError, ValueError) as exc:
-                raise RecordError(f"{path}:{n}: not 'query-id corpus-id score' ({row!r})") from exc
-            qrels.setdefault(qid, {})[did] = score
-    return qrels
-
-
 def beir_examples(dataset: Path, split: str, corpus: dict[str, Doc] | None = None) -> list[Example]:
     """One example per relevant (query, doc) pair of `split`; ids missing from corpus/queries are errors."""
+    qrels_file = Path(dataset) / "qrels" / f"{split}.tsv"
+    if not qrels_file.exists():
+        raise RecordError(f"{qrels_file}: no qrels for split {split!r}")
     corpus = read_corpus(dataset) if corpus is None else corpus
-    queries = read_queries(dataset)
+    queries = read_queries(Path(dataset) / "queries.jsonl")
     examples = []
-    for qid, judged in read_qrels(dataset, split).items():
+    for qid, judged in read_qrels(qrels_file).items():
         if qid not in queries:
             raise RecordError(f"{dataset}: qrels {split} query {qid!r} not in queries.jsonl")
         positives = frozenset(d for d, s in judged.items() if s > 0)
