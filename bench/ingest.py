@@ -46,9 +46,8 @@ def cpu_model() -> str:
 
 def connect(url: str | None):
     from lightretriever.client import get_client
-    from lightretriever.ingest.setup import plain_http_on_loopback
 
-    return plain_http_on_loopback(get_client(url, timeout=120))  # as the CLI does
+    return get_client(url, timeout=120)  # as the CLI does: no gzip on loopback
 
 
 def sample_file(dataset: Path, limit: int | None, tmp: Path) -> Path:

@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 import importlib
 import json
+import multiprocessing
 import os
 import queue
 import sys
@@ -69,6 +70,64 @@ def run_concurrent(system, texts: list[str], clients: int, k: int, rounds: int) 
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - wall_start
+    return _stats(latencies, encodes, errors, wall)
+
+
+def _client_process(setup: dict, texts: list[str], k: int, counter, barrier, out) -> None:
+    """One client process: its own connection, bundle and system; then queries pulled by a shared counter."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from lightretriever.bundle import Bundle
+
+    for spec in setup["register"]:
+        module, _, function = spec.partition(":")
+        getattr(importlib.import_module(module), function or "register_bench_systems")(register_system)
+    context = EvalContext(_client(setup["url"]), setup["index"], Bundle.load(setup["bundle"]),
+                          depth=setup["depth"], device=setup["device"])
+    system = _build(setup["system"], context)
+    if "torch" in sys.modules:  # N processes share the cores: one torch thread each, as threads would
+        sys.modules["torch"].set_num_threads(setup["torch_threads"])
+    for text in texts[:10]:
+        system.search(text, k)
+    latencies, encodes, errors = [], [], 0
+    barrier.wait()
+    while True:
+        with counter.get_lock():
+            i = counter.value
+            counter.value += 1
+        if i >= len(texts):
+            break
+        started = time.perf_counter()
+        try:
+            result = system.search(texts[i], k)
+        except Exception:  # noqa: BLE001 - counted, as in the thread mode
+            errors += 1
+            continue
+        latencies.append(time.perf_counter() - started)
+        encodes.append(result.encode_seconds)
+    out.put((latencies, encodes, errors))
+
+
+def run_processes(setup: dict, texts: list[str], clients: int, k: int, rounds: int) -> dict:
+    """`clients` separate processes (spawned, so no shared connection or GIL), timed between a barrier
+    that all pass after their warm-up and the last process's finish."""
+    ctx = multiprocessing.get_context("spawn")
+    counter, barrier, out = ctx.Value("l", 0), ctx.Barrier(clients + 1), ctx.Queue()
+    procs = [ctx.Process(target=_client_process, args=(setup, texts * rounds, k, counter, barrier, out))
+             for _ in range(clients)]
+    for proc in procs:
+        proc.start()
+    barrier.wait()
+    wall_start = time.perf_counter()
+    parts = [out.get() for _ in procs]
+    wall = time.perf_counter() - wall_start
+    for proc in procs:
+        proc.join()
+    latencies = [x for part in parts for x in part[0]]
+    encodes = [x for part in parts for x in part[1]]
+    return _stats(latencies, encodes, sum(part[2] for part in parts), wall)
+
+
+def _stats(latencies: list[float], encodes: list[float], errors: int, wall: float) -> dict:
     lat = np.array(latencies) * 1000.0
     return {
         "queries": len(latencies),
@@ -114,6 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--baseline", default="full-dense", help="system the QPS ratio is taken against")
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument(
+        "--processes",
+        action="store_true",
+        help="each client is its own process (as app-server workers are) instead of a thread of one "
+        "process; thread clients also measure the GIL they share",
+    )
     parser.add_argument("--queries", type=int, default=300, help="first N queries of the split")
     parser.add_argument("--rounds", type=int, default=1, help="passes over the queries per system")
     parser.add_argument(
@@ -145,21 +210,30 @@ def main(argv: list[str] | None = None) -> int:
     context = EvalContext(client, args.index, Bundle.load(args.bundle), depth=args.depth, device=args.device)
     texts = list(load_dataset(args.dataset, args.split).queries.values())[: args.queries]
     names = [s.strip() for s in args.systems.split(",") if s.strip()]
-    systems = {name: _build(name, context) for name in names}
+    systems = {} if args.processes else {name: _build(name, context) for name in names}
 
     results: dict[str, dict] = {}
     for repeat in range(1, args.repeat + 1):
-        for name, system in systems.items():
-            for text in texts[:10]:  # warm-up: JIT, caches, connection pool
-                system.search(text, args.k)
+        for name in names:
             key = name if repeat == 1 else f"{name} (run {repeat})"
-            results[key] = run_concurrent(system, texts, args.clients, args.k, args.rounds)
+            if args.processes:
+                setup = {"system": name, "bundle": args.bundle, "index": args.index, "url": args.opensearch,
+                         "depth": args.depth, "device": args.device, "register": args.register,
+                         "torch_threads": max(1, (os.cpu_count() or 1) // args.clients)}
+                results[key] = run_processes(setup, texts, args.clients, args.k, args.rounds)
+            else:
+                system = systems[name]
+                for text in texts[:10]:  # warm-up: JIT, caches, connection pool
+                    system.search(text, args.k)
+                results[key] = run_concurrent(system, texts, args.clients, args.k, args.rounds)
             print(f"{key}: {json.dumps({k: round(v, 4) for k, v in results[key].items()})}", file=sys.stderr)
 
     header = (
         f"{len(texts)} queries x {args.rounds} round(s) from {Path(args.dataset).name}/{args.split}, "
-        f"{args.clients} concurrent clients, k={args.k}, depth={args.depth}, index `{args.index}`; "
-        f"full-dense encoder on {args.device}; torch threads {_torch_threads()}; machine: {machine()}"
+        f"{args.clients} concurrent client {'processes' if args.processes else 'threads'}, k={args.k}, "
+        f"depth={args.depth}, index `{args.index}`; full-dense encoder on {args.device}; torch threads "
+        f"{max(1, (os.cpu_count() or 1) // args.clients) if args.processes else _torch_threads()} per "
+        f"{'process' if args.processes else 'run'}; machine: {machine()}"
     )
     table = markdown(results, args.baseline if args.baseline in results else None)
     print(header + "\n\n" + table)

@@ -115,3 +115,23 @@ def test_no_url_anywhere_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("LIGHTRETRIEVER_HOME", str(tmp_path))
     with pytest.raises(NodeError, match="no OpenSearch URL.*lightretriever node start"):
         client.get_client()
+
+
+@pytest.mark.parametrize(
+    "url, gzip",
+    [
+        ("http://127.0.0.1:9200", False),
+        ("http://localhost:9200", False),
+        ("http://[::1]:9200", False),
+        ("https://search.example:9200", True),
+        ("http://10.0.0.7:9200", True),
+    ],
+)
+def test_client_gzip_only_off_loopback(monkeypatch, url, gzip):
+    monkeypatch.delenv("LIGHTRETRIEVER_OPENSEARCH_GZIP", raising=False)
+    assert client.get_client(url).transport.get_connection().http_compress is gzip
+    assert client.get_client(url, http_compress=not gzip).transport.get_connection().http_compress is (not gzip)
+    monkeypatch.setenv("LIGHTRETRIEVER_OPENSEARCH_GZIP", "1")
+    assert client.get_client(url).transport.get_connection().http_compress is True
+    monkeypatch.setenv("LIGHTRETRIEVER_OPENSEARCH_GZIP", "off")
+    assert client.get_client(url).transport.get_connection().http_compress is False

@@ -31,7 +31,8 @@ def test_known_query_gives_the_design_sub_queries(tiny_rewriter):
     }
     assert (query.query_len, query.oov_share) == (3.0, 0.0)
     assert query.bodies()["sparse"] == {
-        "size": 5, "query": query.clauses["sparse"], "_source": False, "track_total_hits": False,
+        "size": 5, "query": query.clauses["sparse"], "_source": False,
+        "stored_fields": "_none_", "docvalue_fields": ["doc_id"], "track_total_hits": False,
     }  # fmt: skip
 
 

@@ -112,3 +112,23 @@ def test_k_out_of_range_is_a_clear_error(os_client, tiny_index, tiny_rewriter):
 def test_hnsw_recall_is_exact_on_a_tiny_index(os_client, tiny_index):
     vectors = [[1.0, 0.0, 0.0, 0.0], [0.0, S, S, 0.0], [0.5, 0.5, 0.5, 0.5]]
     assert hnsw_recall(os_client, tiny_index, vectors, k=2, depth=5) == 1.0
+
+
+def test_ids_come_from_doc_values_and_match_the_opensearch_id(os_client, tiny_index, tiny_rewriter):
+    """The sub-queries skip the stored-field fetch: ids are read from `doc_id` doc values (design.md)."""
+    query = tiny_rewriter.rewrite("apple banana cherry date", depth=5)
+    for system, body in query.bodies().items():
+        raw = os_client.search(index=tiny_index, body=body)["hits"]["hits"]
+        assert raw and all("_id" not in hit and "_source" not in hit for hit in raw), system
+        plain = {key: value for key, value in body.items() if key not in ("stored_fields", "docvalue_fields")}
+        by_id = os_client.search(index=tiny_index, body=plain)["hits"]["hits"]
+        assert [hit["fields"]["doc_id"][0] for hit in raw] == [hit["_id"] for hit in by_id], system
+        assert [hit["_score"] for hit in raw] == [hit["_score"] for hit in by_id], system
+
+
+def test_hit_without_any_id_is_a_clear_error():
+    from lightretriever.rewrite.execute import response_hits
+
+    assert response_hits({}) == []  # filter_path drops "hits" when a search matches nothing
+    with pytest.raises(QueryError, match="neither a 'doc_id' doc value nor an _id"):
+        response_hits({"hits": {"hits": [{"_index": "x", "_score": 1.0}]}})

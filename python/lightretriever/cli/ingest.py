@@ -15,10 +15,9 @@ def _add_connection(parser: argparse.ArgumentParser) -> None:
 
 def _connect(args: argparse.Namespace):
     from lightretriever.client import client_from_args
-    from lightretriever.ingest.setup import plain_http_on_loopback
 
     # Bulk requests of up to --bulk-mb can take a while on a loaded node.
-    return plain_http_on_loopback(client_from_args(args, timeout=120))
+    return client_from_args(args, timeout=120)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 from lightretriever.fuse.hits import Ranked
 from lightretriever.retriever import Retriever
 from lightretriever.rewrite.dsl import dense_clause, search_body
-from lightretriever.rewrite.execute import MSEARCH, response_hits
+from lightretriever.rewrite.execute import MSEARCH, SEARCH_FIELDS, response_hits
 from lightretriever.rewrite.rewriter import SYSTEMS
 
 
@@ -83,7 +83,9 @@ class FullDenseSystem:
         encoded = time.perf_counter() - started
         self.last_vectors[text] = vector
         body = search_body(dense_clause(vector, depth, filter), depth)
-        response = self.context.client.search(index=self.context.index, body=body)
+        response = self.context.client.search(
+            index=self.context.index, body=body, params={"filter_path": SEARCH_FIELDS}
+        )
         return SystemRun(response_hits(response)[:k], encoded)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lightretriever.fuse.hits import SystemHits, candidates, minmax, ranks, validate_hits, zscore
+from lightretriever.fuse.hits import SystemHits, candidates, moments, validate_hits
 
 PER_SYSTEM = ("score", "rank", "minmax", "z", "present")
 PER_QUERY = ("query_len", "oov_share")
@@ -31,23 +31,30 @@ def candidate_features(
     """Return (doc_ids, X) with one row per candidate (union of all systems, doc_id ascending).
 
     A system listed in `systems` but absent from `hits` counts as having returned nothing.
+    Runs per query on the search path, so columns are filled by array indexing rather than per-doc
+    dict lookups; min-max and z use the same float64 operations as `fuse.hits` (and the Java plugin).
     """
     hits = validate_hits(hits)
     doc_ids = candidates(hits)
-    columns: list[np.ndarray] = []
-    for system in systems:
-        ranked = hits.get(system, [])
-        raw = dict(ranked)
-        rank = ranks(ranked)
-        mm = minmax(ranked)
-        z = zscore(ranked)
-        columns.append(np.array([raw.get(d, 0.0) for d in doc_ids], dtype=np.float64))
-        columns.append(np.array([rank.get(d, depth + 1) for d in doc_ids], dtype=np.float64))
-        columns.append(np.array([mm.get(d, 0.0) for d in doc_ids], dtype=np.float64))
-        columns.append(np.array([z.get(d, 0.0) for d in doc_ids], dtype=np.float64))
-        columns.append(np.array([1.0 if d in raw else 0.0 for d in doc_ids], dtype=np.float64))
     n = len(doc_ids)
-    columns.append(np.full(n, float(query_len), dtype=np.float64))
-    columns.append(np.full(n, float(oov_share), dtype=np.float64))
-    features = np.column_stack(columns) if n else np.zeros((0, len(columns)), dtype=np.float64)
+    position = {doc_id: i for i, doc_id in enumerate(doc_ids)}
+    features = np.zeros((n, len(systems) * len(PER_SYSTEM) + len(PER_QUERY)), dtype=np.float64)
+    for s, system in enumerate(systems):
+        score, rank, mm, z, present = (features[:, s * len(PER_SYSTEM) + j] for j in range(len(PER_SYSTEM)))
+        rank[:] = depth + 1
+        ranked = hits.get(system, [])
+        if not ranked:
+            continue
+        rows = np.fromiter((position[doc_id] for doc_id, _ in ranked), dtype=np.intp, count=len(ranked))
+        values = [value for _, value in ranked]
+        scores = np.array(values, dtype=np.float64)
+        score[rows] = scores
+        rank[rows] = np.arange(1, len(ranked) + 1, dtype=np.float64)
+        present[rows] = 1.0
+        lo, hi = min(values), max(values)
+        mm[rows] = 1.0 if hi == lo else (scores - lo) / (hi - lo)
+        mean, std = moments(values)
+        z[rows] = 0.0 if std == 0.0 else (scores - mean) / std
+    features[:, -2] = float(query_len)
+    features[:, -1] = float(oov_share)
     return doc_ids, features

@@ -12,16 +12,6 @@ from lightretriever.ingest.passages import PassageSplitter
 from lightretriever.ingest.sources import open_source
 
 
-def plain_http_on_loopback(client: Any) -> Any:
-    """Turn off gzip for a node on this machine: compressing ~10 MB bulk bodies costs more CPU than the
-    loopback saves (measured: precomputed ingest 114 -> 226 docs/s, docs/notes/ingest-benchmarks.md)."""
-    for connection in getattr(client.transport.connection_pool, "connections", []):
-        host = getattr(connection, "host", "")
-        if any(name in host for name in ("://127.", "://localhost", "://[::1]")):
-            connection.http_compress = False
-    return client
-
-
 def bundle_checksum(bundle_dir: str | Path) -> str:
     """sha256 of manifest.json, which itself lists the checksums of every bundle file."""
     return hashlib.sha256((Path(bundle_dir) / "manifest.json").read_bytes()).hexdigest()

@@ -12,15 +12,36 @@ from opensearchpy.exceptions import NotFoundError, TransportError
 
 from lightretriever.errors import QueryError
 from lightretriever.fuse.hits import Ranked
+from lightretriever.rewrite.dsl import ID_FIELD
 from lightretriever.rewrite.rewriter import RewrittenQuery
 
 MSEARCH = "msearch"
 NAMED = "named"
 STRATEGIES = (MSEARCH, NAMED)
 
+# Responses trimmed to what fusion reads (ids and scores), which saves JSON work on the node and in the
+# client. A search with no hits then comes back without "hits" at all.
+_HIT = "hits.hits._id,hits.hits._score,hits.hits.fields." + ID_FIELD
+SEARCH_FIELDS = _HIT
+MSEARCH_FIELDS = ",".join(f"responses.{path}" for path in _HIT.split(",")) + ",responses.error,responses.status"
+NAMED_FIELDS = _HIT + ",hits.hits.matched_queries"
+
+
+def hit_id(hit: dict) -> str:
+    """The document id of a hit: `fields.doc_id` for search_body's requests, else `_id`."""
+    fields = hit.get("fields")
+    if fields and fields.get(ID_FIELD):
+        return fields[ID_FIELD][0]
+    if "_id" in hit:
+        return hit["_id"]
+    raise QueryError(
+        f"a hit from index {hit.get('_index', '?')!r} has neither a {ID_FIELD!r} doc value nor an _id; "
+        f"documents must be indexed with {ID_FIELD} (docs/design.md, index fields)"
+    )
+
 
 def response_hits(response: dict) -> Ranked:
-    return [(hit["_id"], float(hit["_score"])) for hit in response["hits"]["hits"]]
+    return [(hit_id(hit), float(hit["_score"])) for hit in response.get("hits", {}).get("hits", [])]
 
 
 def _raise_for(index: str, error: dict | str, status: int | None = None) -> None:
@@ -34,7 +55,7 @@ def _raise_for(index: str, error: dict | str, status: int | None = None) -> None
 
 def run_msearch(client, index: str, query: RewrittenQuery) -> dict[str, Ranked]:
     try:
-        response = client.msearch(body=query.msearch(index))
+        response = client.msearch(body=query.msearch(index), params={"filter_path": MSEARCH_FIELDS})
     except NotFoundError:
         raise QueryError(f"index {index!r} does not exist") from None
     except TransportError as exc:
@@ -51,16 +72,18 @@ def run_named(client, index: str, query: RewrittenQuery, size: int | None = None
     """Per system: the returned docs its clause matched, by that clause's score, cut at `depth`."""
     try:
         response = client.search(
-            index=index, body=query.named_body(size), params={"include_named_queries_score": "true"}
+            index=index,
+            body=query.named_body(size),
+            params={"include_named_queries_score": "true", "filter_path": NAMED_FIELDS},
         )
     except NotFoundError:
         raise QueryError(f"index {index!r} does not exist") from None
     except TransportError as exc:
         _raise_for(index, exc.info.get("error", str(exc)) if isinstance(exc.info, dict) else str(exc))
     per_system: dict[str, list[tuple[str, float]]] = {system: [] for system in query.clauses}
-    for hit in response["hits"]["hits"]:
+    for hit in response.get("hits", {}).get("hits", []):
         for system, score in (hit.get("matched_queries") or {}).items():
-            per_system[system].append((hit["_id"], float(score)))
+            per_system[system].append((hit_id(hit), float(score)))
     return {
         system: sorted(rows, key=lambda row: (-row[1], row[0]))[: query.depth]
         for system, rows in per_system.items()
