@@ -35,7 +35,8 @@ def trained(tiny_bert_dir, tmp_path_factory):
 def test_bundle_table_is_the_trained_light_encoder(trained, tiny_bert_dir):
     model, path = trained
     bundle = Bundle.load(path)
-    assert bundle.manifest["backbone"]["name"].endswith("/model") and bundle.dense_dim == 32
+    assert bundle.manifest["backbone"]["name"] == "backbone" and bundle.dense_dim == 32
+    assert (path / "backbone" / "config.json").is_file()
     encoder = LightQueryEncoder.from_bundle(bundle)
     model.eval()
     queries = [ex.query for ex in make_examples()[0]]
@@ -49,6 +50,23 @@ def test_bundle_table_is_the_trained_light_encoder(trained, tiny_bert_dir):
     with torch.no_grad():
         before = untrained.light_query(untrained.query_token_ids(queries)).numpy()
     assert np.abs(before - looked_up).max() > 0.05
+
+
+def test_exported_bundle_carries_its_weights_and_moves(trained, tmp_path):
+    """The trained weights travel inside the bundle: a moved copy encodes documents exactly as before."""
+    import shutil
+
+    from lightretriever.encode.document import DocumentEncoder
+
+    _, path = trained
+    moved = tmp_path / "elsewhere" / "bundle"
+    shutil.copytree(path, moved)
+    texts = ["apple orchards", "banana plantations in spring"]
+    here = DocumentEncoder.from_bundle(Bundle.load(path), device="cpu").encode_queries(texts)
+    there_bundle = Bundle.load(moved)
+    assert there_bundle.backbone_source()[0] == str(moved / "backbone")
+    there = DocumentEncoder.from_bundle(there_bundle, device="cpu").encode_queries(texts)
+    np.testing.assert_array_equal(np.asarray(here), np.asarray(there))
 
 
 @pytest.mark.node
@@ -115,7 +133,8 @@ def test_lora_decoder_export_carries_the_adapter(tiny_llama_dir, tmp_path):
     Trainer(model, examples, TrainConfig(out_dir=tmp_path, max_steps=3, batch_size=6, lr=1e-2, progress=False),
             negative_pool=docs).train()
     bundle = Bundle.load(export_bundle(model, tmp_path / "adapter", tmp_path / "bundle", progress=False).path)
-    assert bundle.manifest["backbone"]["adapter"] == str((tmp_path / "adapter").resolve())
+    assert bundle.manifest["backbone"]["adapter"] == "backbone"
+    assert (bundle.path / "backbone" / "adapter_config.json").is_file()
     assert (tmp_path / "adapter" / "adapter_config.json").is_file()
     model.eval()
     queries = [ex.query for ex in examples]

@@ -90,6 +90,18 @@ class Bundle:
         _verify_shapes(root, manifest, tokenizer, table)
         return cls(root, manifest, tokenizer, table)
 
+    def backbone_source(self) -> tuple[str, str | None]:
+        """(backbone name, adapter) from the manifest; a relative path that exists inside the bundle (a
+        trained bundle's `backbone/`) is resolved against it, anything else (hub id, alias) is kept."""
+        bb = self.manifest["backbone"]
+
+        def inside(value: str | None) -> str | None:
+            if value and not Path(value).is_absolute() and (self.path / value).exists():
+                return str(self.path / value)
+            return value
+
+        return inside(bb["name"]), inside(bb.get("adapter"))
+
     # ---- updating (fusion model, trained tables) -----------------------------------------------
 
     def add_file(self, relpath: str, data: bytes | str | os.PathLike) -> str:

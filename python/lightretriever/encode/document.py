@@ -77,8 +77,9 @@ class DocumentEncoder:
     def from_bundle(cls, bundle: Bundle, device: str | None = None, batch_size: int = 32) -> DocumentEncoder:
         m = bundle.manifest
         bb = m["backbone"]
+        name, adapter = bundle.backbone_source()
         backbone = load_backbone(
-            bb["name"], gguf_file=bb.get("gguf_file"), adapter=bb.get("adapter"), device=device,
+            name, gguf_file=bb.get("gguf_file"), adapter=adapter, device=device,
             pooling=m["pooling"], sparse_head=m["sparse"]["head"],
         )
         if bb.get("revision") and backbone.source.revision != bb["revision"]:

@@ -1,9 +1,10 @@
 """Export: trained weights -> a Hugging Face directory (or a peft adapter) -> a bundle.
 
 The bundle is written by `lightretriever.bundle.build.build_bundle`, the same code as `lightretriever bundle
-build`: the token table is computed from the TRAINED query encoder by `encode.table.build_token_table`,
-and the manifest's `backbone` points at the exported directory, so ingest (document encoder) and search use
-the bundle unchanged.
+build`: the token table is computed from the TRAINED query encoder by `encode.table.build_token_table`.
+The trained weights (full fine-tune: the model; LoRA: the adapter) are then copied into the bundle's
+`backbone/` and the manifest names them relative to the bundle, so the bundle can be moved or shipped to
+the machines that ingest. Ingest (document encoder) and search use it unchanged.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from lightretriever.bundle import Bundle
 from lightretriever.train.model import ThreeHeadModel
 
 log = logging.getLogger(__name__)
+
+BACKBONE_DIR = "backbone"  # inside the bundle; not in manifest["files"], so the plugin upload skips it
 
 # sentence-transformers files that carry pooling and max_seq_length: load_backbone reads them back.
 ST_FILES = ("modules.json", "sentence_bert_config.json", "config_sentence_transformers.json", "1_Pooling")
@@ -55,6 +58,10 @@ def export_bundle(model: ThreeHeadModel, model_dir: Path, bundle_dir: Path, *, q
     else:
         backbone, adapter, gguf = str(saved.resolve()), None, None
     log.info("building bundle %s from %s", bundle_dir, backbone if adapter is None else f"{backbone} + {adapter}")
-    return build_bundle(backbone, bundle_dir, query_prompt=query_prompt, document_prompt=document_prompt,
-                        prune_top_k=prune_top_k, adapter=adapter, gguf_file=gguf, device=device,
-                        max_length=max_length, overwrite=True, progress=progress)
+    bundle = build_bundle(backbone, bundle_dir, query_prompt=query_prompt, document_prompt=document_prompt,
+                          prune_top_k=prune_top_k, adapter=adapter, gguf_file=gguf, device=device,
+                          max_length=max_length, overwrite=True, progress=progress)
+    shutil.copytree(saved, bundle.path / BACKBONE_DIR)
+    bundle.manifest["backbone"]["adapter" if adapter else "name"] = BACKBONE_DIR
+    bundle.save_manifest()
+    return bundle
