@@ -31,7 +31,7 @@ class SearchResult:
     fusion: str | None  # algorithm used after any fallback; None for a single system
     systems: dict[str, Ranked]  # each system's own ranked hits, as OpenSearch returned them
     warnings: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)  # seconds: encode, search, fuse, total
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: encode(_cpu), rewrite, search, fuse, total
 
     def __iter__(self):
         return iter(self.hits)
@@ -118,6 +118,7 @@ class Retriever:
             warnings=list(query.warnings),
             timings={
                 "encode": query.encode_seconds,
+                "encode_cpu": query.encode_cpu_seconds,
                 "rewrite": sent - started,
                 "search": received - sent,
                 "fuse": done - received,

@@ -25,6 +25,7 @@ class SystemRun:
     ranked: Ranked
     encode_seconds: float = 0.0  # time spent turning text into a query vector (model or table lookup)
     fusion: str | None = None  # fusion actually applied, after any fallback
+    encode_cpu_seconds: float | None = None  # light encoder's thread CPU time; None where not measured
 
 
 class System(Protocol):
@@ -53,7 +54,7 @@ class RetrieverSystem:
     def search(self, text: str, k: int, filter: Mapping | None = None) -> SystemRun:
         result = self.retriever.search(text, k, filter)
         ranked = [(hit.doc_id, hit.score) for hit in result.hits]
-        return SystemRun(ranked, result.timings["encode"], result.fusion)
+        return SystemRun(ranked, result.timings["encode"], result.fusion, result.timings["encode_cpu"])
 
 
 class FullDenseSystem:

@@ -42,6 +42,7 @@ class RewrittenQuery:
     encoding: QueryEncoding | None = None
     warnings: list[str] = field(default_factory=list)
     encode_seconds: float = 0.0  # time in the light query encoder alone (the "model" cost of a query)
+    encode_cpu_seconds: float = 0.0  # the same span in this thread's CPU time (no waiting for a core)
 
     @property
     def query_len(self) -> float:
@@ -121,9 +122,10 @@ class QueryRewriter:
         if "dense" in systems or "sparse" in systems:
             if self.encoder is None:
                 raise ValueError("dense and sparse sub-queries need a light query encoder (a bundle)")
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.thread_time()
             query.encoding = self.encoder.encode_query(text)
             query.encode_seconds = time.perf_counter() - started
+            query.encode_cpu_seconds = time.thread_time() - started_cpu
             if query.encoding.truncated:
                 message = (
                     f"query {_preview(text)}: longer than {self.encoder.max_length} tokens, "
