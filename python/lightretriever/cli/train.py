@@ -9,6 +9,8 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
+    from lightretriever.train import recipe  # torch-free
+
     p = subparsers.add_parser("train", help="train the light query encoders and the sparse document head")
     data = p.add_argument_group("data")
     data.add_argument("--backbone", default="minilm", help="minilm | gemma3-270m | HF dir | .gguf | adapter dir")
@@ -35,15 +37,15 @@ def register(subparsers) -> None:
                        "backbone's; the exported bundle keeps the backbone's for ingest)")
     loop = p.add_argument_group("loop")
     loop.add_argument("--out", type=Path, required=True, help="run directory: checkpoint, log, trained model")
-    # Defaults are the recipe measured in docs/results.md (MiniLM, SciFact train, 18 min on 2 CPU cores).
-    loop.add_argument("--epochs", type=float, default=3.0)
+    # Defaults: the recipe measured in docs/results.md (train/recipe.py), the same as TrainConfig's.
+    loop.add_argument("--epochs", type=float, default=recipe.EPOCHS, help="passes over the pairs (default %(default)s)")
     loop.add_argument("--max-steps", type=int, help="optimizer steps (overrides --epochs)")
     loop.add_argument("--batch-size", type=int, default=16, help="queries per micro-batch")
     loop.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step")
-    loop.add_argument("--lr", type=float, default=4e-5)
-    loop.add_argument("--flops-doc", type=float, default=5e-5,
+    loop.add_argument("--lr", type=float, default=recipe.LEARNING_RATE, help="peak learning rate (default %(default)s)")
+    loop.add_argument("--flops-doc", type=float, default=recipe.FLOPS_DOC,
                       help="FLOPS weight on document sparse vectors (1e-4 cost 2.3 points of CISI light-sparse)")
-    loop.add_argument("--loss-weights", default="full=1,light=2,sparse=1",
+    loop.add_argument("--loss-weights", default=",".join(f"{k}={v:g}" for k, v in recipe.LOSS_WEIGHTS.items()),
                       help="weights of the three InfoNCE terms (the light encoder has the harder task)")
     loop.add_argument("--seed", type=int, default=42)
     loop.add_argument("--checkpoint-every", type=int, default=20, help="optimizer steps between checkpoints")

@@ -22,6 +22,7 @@ import torch
 from tqdm import tqdm
 
 from lightretriever.errors import LightRetrieverError
+from lightretriever.train import recipe
 from lightretriever.train.loss import DENSE_TEMPERATURE, SPARSE_TEMPERATURE, flops, flops_weight, info_nce
 from lightretriever.train.model import ThreeHeadModel
 from lightretriever.train.pairs import Doc, Example, sample_negatives
@@ -35,17 +36,17 @@ LOG_FILE = "train_log.jsonl"
 @dataclass
 class TrainConfig:
     out_dir: Path
-    epochs: float = 1.0
+    epochs: float = recipe.EPOCHS
     max_steps: int | None = None        # optimizer steps; overrides epochs when set
     batch_size: int = 16                # queries per micro-batch (in-batch negatives are shared within it)
     grad_accum: int = 1                 # micro-batches per optimizer step
     negatives: int = 1                  # hard negatives per query per step
-    lr: float = 2e-5
+    lr: float = recipe.LEARNING_RATE
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
-    weights: dict = field(default_factory=lambda: {"full": 1.0, "light": 1.0, "sparse": 1.0})
-    flops_doc: float = 1e-3             # FLOPS weight on document sparse vectors (after warm-up)
+    weights: dict = field(default_factory=lambda: dict(recipe.LOSS_WEIGHTS))
+    flops_doc: float = recipe.FLOPS_DOC            # FLOPS weight on document sparse vectors (after warm-up)
     flops_warmup_ratio: float = 0.3     # share of the steps over which the FLOPS weight grows quadratically
     seed: int = 42
     checkpoint_every: int = 20          # optimizer steps
