@@ -33,6 +33,17 @@ from lightretriever.evaluate.report import machine
 from lightretriever.evaluate.systems import EvalContext, build_system, register_system
 
 
+def timed_search(system, text: str, k: int) -> tuple[float, tuple[float, float | None]] | None:
+    """(latency, (encode wall, encode CPU)) of one query; None when it failed (counted, not fatal: the bench
+    measures the queries that ran)."""
+    started = time.perf_counter()
+    try:
+        result = system.search(text, k)
+    except Exception:  # noqa: BLE001
+        return None
+    return time.perf_counter() - started, (result.encode_seconds, result.encode_cpu_seconds)
+
+
 def run_concurrent(system, texts: list[str], clients: int, k: int, rounds: int) -> dict:
     """`clients` threads pull queries from one queue until it is empty; returns latency stats."""
     work: queue.Queue[str] = queue.Queue()
@@ -51,17 +62,13 @@ def run_concurrent(system, texts: list[str], clients: int, k: int, rounds: int) 
                 text = work.get_nowait()
             except queue.Empty:
                 return
-            started = time.perf_counter()
-            try:
-                result = system.search(text, k)
-            except Exception:  # noqa: BLE001 - counted, not fatal: the bench measures the queries that ran
-                with lock:
-                    errors += 1
-                continue
-            elapsed = time.perf_counter() - started
+            timed = timed_search(system, text, k)
             with lock:
-                latencies.append(elapsed)
-                encodes.append((result.encode_seconds, result.encode_cpu_seconds))
+                if timed is None:
+                    errors += 1
+                else:
+                    latencies.append(timed[0])
+                    encodes.append(timed[1])
 
     threads = [threading.Thread(target=client_loop) for _ in range(clients)]
     wall_start = time.perf_counter()
@@ -76,14 +83,9 @@ def run_concurrent(system, texts: list[str], clients: int, k: int, rounds: int) 
 def _client_process(setup: dict, texts: list[str], k: int, counter, barrier, out) -> None:
     """One client process: its own connection, bundle and system; then queries pulled by a shared counter."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from lightretriever.bundle import Bundle
-
-    for spec in setup["register"]:
-        module, _, function = spec.partition(":")
-        getattr(importlib.import_module(module), function or "register_bench_systems")(register_system)
-    context = EvalContext(_client(setup["url"]), setup["index"], Bundle.load(setup["bundle"]),
-                          depth=setup["depth"], device=setup["device"])
-    system = _build(setup["system"], context)
+    _register(setup["register"])
+    system = _build(setup["system"], _context(setup["url"], setup["index"], setup["bundle"], setup["depth"],
+                                              setup["device"]))
     if "torch" in sys.modules:  # N processes share the cores: one torch thread each, as threads would
         sys.modules["torch"].set_num_threads(setup["torch_threads"])
     for text in texts[:10]:
@@ -96,14 +98,12 @@ def _client_process(setup: dict, texts: list[str], k: int, counter, barrier, out
             counter.value += 1
         if i >= len(texts):
             break
-        started = time.perf_counter()
-        try:
-            result = system.search(texts[i], k)
-        except Exception:  # noqa: BLE001 - counted, as in the thread mode
+        timed = timed_search(system, texts[i], k)
+        if timed is None:
             errors += 1
-            continue
-        latencies.append(time.perf_counter() - started)
-        encodes.append((result.encode_seconds, result.encode_cpu_seconds))
+        else:
+            latencies.append(timed[0])
+            encodes.append(timed[1])
     out.put((latencies, encodes, errors))
 
 
@@ -211,16 +211,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="write the Markdown table and JSON here (stem; .md/.json added)")
     args = parser.parse_args(argv)
 
-    from lightretriever.bundle import Bundle
-
-    for spec in args.register:
-        module, _, function = spec.partition(":")
-        getattr(importlib.import_module(module), function or "register_bench_systems")(register_system)
-    client = _client(args.opensearch)
-    context = EvalContext(client, args.index, Bundle.load(args.bundle), depth=args.depth, device=args.device)
+    _register(args.register)
+    process_torch_threads = max(1, (os.cpu_count() or 1) // args.clients)  # --processes: N share the cores
     texts = list(load_dataset(args.dataset, args.split).queries.values())[: args.queries]
     names = [s.strip() for s in args.systems.split(",") if s.strip()]
-    systems = {} if args.processes else {name: _build(name, context) for name in names}
+    systems = {}
+    if not args.processes:  # process clients build their own (connection, bundle, model)
+        context = _context(args.opensearch, args.index, args.bundle, args.depth, args.device)
+        systems = {name: _build(name, context) for name in names}
 
     results: dict[str, dict] = {}
     for repeat in range(1, args.repeat + 1):
@@ -229,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.processes:
                 setup = {"system": name, "bundle": args.bundle, "index": args.index, "url": args.opensearch,
                          "depth": args.depth, "device": args.device, "register": args.register,
-                         "torch_threads": max(1, (os.cpu_count() or 1) // args.clients)}
+                         "torch_threads": process_torch_threads}
                 results[key] = run_processes(setup, texts, args.clients, args.k, args.rounds)
             else:
                 system = systems[name]
@@ -242,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(texts)} queries x {args.rounds} round(s) from {Path(args.dataset).name}/{args.split}, "
         f"{args.clients} concurrent client {'processes' if args.processes else 'threads'}, k={args.k}, "
         f"depth={args.depth}, index `{args.index}`; full-dense encoder on {args.device}; torch threads "
-        f"{max(1, (os.cpu_count() or 1) // args.clients) if args.processes else _torch_threads()} per "
+        f"{process_torch_threads if args.processes else _torch_threads()} per "
         f"{'process' if args.processes else 'run'}; machine: {machine()}"
     )
     table = markdown(results, args.baseline if args.baseline in results else None)
@@ -266,10 +264,18 @@ def _build(spec: str, context: EvalContext):
     return build_system(name, context)
 
 
-def _client(url: str | None):
+def _register(specs: list[str]) -> None:
+    """--register MODULE:FUNCTION: call FUNCTION(register_system) to add systems (e.g. the plugin's)."""
+    for spec in specs:
+        module, _, function = spec.partition(":")
+        getattr(importlib.import_module(module), function or "register_bench_systems")(register_system)
+
+
+def _context(url: str | None, index: str, bundle: str, depth: int, device: str) -> EvalContext:
+    from lightretriever.bundle import Bundle
     from lightretriever.client import get_client
 
-    return get_client(url)
+    return EvalContext(get_client(url), index, Bundle.load(bundle), depth=depth, device=device)
 
 
 def _torch_threads() -> str:

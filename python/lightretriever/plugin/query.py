@@ -9,6 +9,8 @@ from opensearchpy.exceptions import TransportError
 
 from lightretriever.errors import QueryError
 from lightretriever.plugin.errors import query_error
+from lightretriever.rewrite.dsl import search_body
+from lightretriever.rewrite.execute import SEARCH_FIELDS, response_hits
 
 FUSIONS = ("linear", "rrf", "learned")
 
@@ -65,14 +67,9 @@ def search(
     """Fused hits `[(doc_id, score)]`, best first, at most `size`; errors as QueryError with the node's reason."""
     if size < 1 or size > 10_000:
         raise QueryError(f"query {text!r}: size must be between 1 and 10000, got {size}")
-    body = {
-        "size": int(size),
-        "query": lightretriever_clause(text, model, k, fusion, filter, **clause_options),
-        "_source": False,
-        "track_total_hits": False,
-    }
+    body = search_body(lightretriever_clause(text, model, k, fusion, filter, **clause_options), size)
     try:
-        response = client.search(index=index, body=body)
+        response = client.search(index=index, body=body, params={"filter_path": SEARCH_FIELDS})
     except TransportError as exc:
         raise query_error(exc, f"plugin query {text[:60]!r} on index {index!r} with model {model!r}") from None
-    return [(hit["_id"], float(hit["_score"])) for hit in response["hits"]["hits"]]
+    return response_hits(response)

@@ -21,10 +21,9 @@ STRATEGIES = (MSEARCH, NAMED)
 
 # Responses trimmed to what fusion reads (ids and scores), which saves JSON work on the node and in the
 # client. A search with no hits then comes back without "hits" at all.
-_HIT = "hits.hits._id,hits.hits._score,hits.hits.fields." + ID_FIELD
-SEARCH_FIELDS = _HIT
-MSEARCH_FIELDS = ",".join(f"responses.{path}" for path in _HIT.split(",")) + ",responses.error,responses.status"
-NAMED_FIELDS = _HIT + ",hits.hits.matched_queries"
+SEARCH_FIELDS = "hits.hits._id,hits.hits._score,hits.hits.fields." + ID_FIELD
+MSEARCH_FIELDS = ",".join(f"responses.{path}" for path in SEARCH_FIELDS.split(",")) + ",responses.error,responses.status"
+NAMED_FIELDS = SEARCH_FIELDS + ",hits.hits.matched_queries"
 
 
 def hit_id(hit: dict) -> str:
