@@ -30,12 +30,13 @@ import numpy as np
 
 from lightretriever.evaluate.dataset import load_dataset
 from lightretriever.evaluate.report import machine
+from lightretriever.evaluate.runner import server_encode_totals
 from lightretriever.evaluate.systems import EvalContext, build_system, register_system
 
 
-def timed_search(system, text: str, k: int) -> tuple[float, tuple[float, float | None]] | None:
+def timed_search(system, text: str, k: int) -> tuple[float, tuple[float | None, float | None]] | None:
     """(latency, (encode wall, encode CPU)) of one query; None when it failed (counted, not fatal: the bench
-    measures the queries that ran)."""
+    measures the queries that ran). Encode times are None for systems that encode in the node."""
     started = time.perf_counter()
     try:
         result = system.search(text, k)
@@ -71,13 +72,15 @@ def run_concurrent(system, texts: list[str], clients: int, k: int, rounds: int) 
                     encodes.append(timed[1])
 
     threads = [threading.Thread(target=client_loop) for _ in range(clients)]
+    server_before = server_encode_totals(system)
     wall_start = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - wall_start
-    return _stats(latencies, encodes, errors, wall)
+    server = None if server_before is None else server_encode_totals(system) - server_before
+    return _stats(latencies, encodes, errors, wall, server)
 
 
 def _client_process(setup: dict, texts: list[str], k: int, counter, barrier, out) -> None:
@@ -92,6 +95,7 @@ def _client_process(setup: dict, texts: list[str], k: int, counter, barrier, out
         system.search(text, k)
     latencies, encodes, errors = [], [], 0
     barrier.wait()
+    server_before = server_encode_totals(system)  # the node's counters (plugin): the earliest is kept
     while True:
         with counter.get_lock():
             i = counter.value
@@ -104,7 +108,7 @@ def _client_process(setup: dict, texts: list[str], k: int, counter, barrier, out
         else:
             latencies.append(timed[0])
             encodes.append(timed[1])
-    out.put((latencies, encodes, errors))
+    out.put((latencies, encodes, errors, server_before, server_encode_totals(system)))
 
 
 def run_processes(setup: dict, texts: list[str], clients: int, k: int, rounds: int) -> dict:
@@ -124,15 +128,24 @@ def run_processes(setup: dict, texts: list[str], clients: int, k: int, rounds: i
         proc.join()
     latencies = [x for part in parts for x in part[0]]
     encodes = [x for part in parts for x in part[1]]
-    return _stats(latencies, encodes, sum(part[2] for part in parts), wall)
+    server = None
+    if parts[0][3] is not None:  # counters are monotonic: earliest "before" to latest "after" spans the run
+        server = max((p[4] for p in parts), key=lambda t: t.count) - min((p[3] for p in parts), key=lambda t: t.count)
+    return _stats(latencies, encodes, sum(part[2] for part in parts), wall, server)
 
 
-def _stats(latencies: list[float], encodes: list[tuple[float, float | None]], errors: int, wall: float) -> dict:
+def _stats(latencies: list[float], encodes: list[tuple[float | None, float | None]], errors: int, wall: float,
+           server=None) -> dict:
     """Encode share = encoder time / end-to-end latency, summed over queries: in wall time (which also
-    counts waiting for a core while encoding) and in the encoding thread's CPU time."""
+    counts waiting for a core while encoding) and in the encoding thread's CPU time. For systems that
+    encode in the node, `server` holds the node's counters over the run (plugin.stats.EncodeTotals)."""
     lat = np.array(latencies) * 1000.0
-    walls = [w for w, _ in encodes]
-    cpus = [c for _, c in encodes if c is not None]
+    if server is not None and server.count:
+        walls = [server.wall_seconds / server.count] * server.count
+        cpus = [] if server.cpu_seconds is None else [server.cpu_seconds / server.count] * server.count
+    else:
+        walls = [w for w, _ in encodes if w is not None]
+        cpus = [c for _, c in encodes if c is not None]
     return {
         "queries": len(latencies),
         "errors": errors,
@@ -140,8 +153,8 @@ def _stats(latencies: list[float], encodes: list[tuple[float, float | None]], er
         "p50_ms": float(np.percentile(lat, 50)),
         "p99_ms": float(np.percentile(lat, 99)),
         "mean_ms": float(lat.mean()),
-        "encode_mean_ms": 1000.0 * float(np.mean(walls)),
-        "encode_share": float(np.sum(walls) / np.sum(latencies)),
+        "encode_mean_ms": 1000.0 * float(np.mean(walls)) if walls else None,
+        "encode_share": float(np.sum(walls) / np.sum(latencies)) if walls else None,
         "encode_cpu_mean_ms": 1000.0 * float(np.mean(cpus)) if cpus else None,
         "encode_cpu_share": float(np.sum(cpus) / np.sum(latencies)) if cpus else None,
     }
@@ -158,13 +171,13 @@ def markdown(results: dict[str, dict], baseline: str | None) -> str:
         ratio = f"{r['qps'] / base:.2f}x" if base else "-"
         lines.append(
             f"| {name} | {r['qps']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['mean_ms']:.1f} "
-            f"| {r['encode_mean_ms']:.3f} | {100 * r['encode_share']:.2f}% | {_cpu(r, 'encode_cpu_mean_ms', '.3f')} "
-            f"| {_cpu(r, 'encode_cpu_share', '.2%')} | {ratio} |"
+            f"| {_cell(r, 'encode_mean_ms', '.3f')} | {_cell(r, 'encode_share', '.2%')} | {_cell(r, 'encode_cpu_mean_ms', '.3f')} "
+            f"| {_cell(r, 'encode_cpu_share', '.2%')} | {ratio} |"
         )
     return "\n".join(lines)
 
 
-def _cpu(result: dict, key: str, spec: str) -> str:
+def _cell(result: dict, key: str, spec: str) -> str:
     return "–" if result.get(key) is None else format(result[key], spec)
 
 

@@ -10,8 +10,14 @@ import pytest
 from opensearchpy import helpers
 from opensearchpy.exceptions import NotFoundError, RequestError
 
+from lightretriever.bundle import Bundle
 from lightretriever.errors import BundleError, QueryError
+from lightretriever.evaluate.dataset import Dataset
+from lightretriever.evaluate.runner import run_system
+from lightretriever.evaluate.systems import EvalContext
 from lightretriever.plugin import MODELS_PATH, bundle_payload, delete_model, get_model, search, upload_bundle
+from lightretriever.plugin.bench import PluginSystem
+from lightretriever.plugin.stats import encode_totals
 
 pytestmark = pytest.mark.node
 
@@ -125,3 +131,44 @@ def test_filter_applies_to_every_system(plugin_node, synthetic_bundle, unique_in
 def test_upload_of_a_missing_bundle_is_a_bundle_error(plugin_node, tmp_path):
     with pytest.raises(BundleError):
         upload_bundle(plugin_node, tmp_path / "nope", "x")
+
+
+def test_encode_stats_count_the_node_encodings(plugin_node, synthetic_bundle, unique_index):
+    """GET _plugins/lightretriever/stats: one encoding per query on a one-shard index, failures not counted."""
+    model = unique_index()
+    upload_bundle(plugin_node, synthetic_bundle, model)
+    try:
+        index = unique_index()
+        _index(plugin_node, index, 8)
+        before = encode_totals(plugin_node)
+        for text in ("cancer", "protein cell growth", "tumor receptor"):
+            assert search(plugin_node, index, model, text, k=5)
+        with pytest.raises(QueryError):
+            search(plugin_node, index, model, "[CLS] [SEP]")  # no known tokens: refused inside the encoder
+        delta = encode_totals(plugin_node) - before
+        assert delta.count == 3
+        assert 0 < delta.wall_seconds < 1.0
+        assert delta.cpu_seconds is None or 0 < delta.cpu_seconds <= delta.wall_seconds + 1e-3
+    finally:
+        delete_model(plugin_node, model)
+
+
+def test_eval_takes_the_plugin_encode_share_from_the_node(plugin_node, synthetic_bundle, unique_index, tmp_path):
+    """run_system has no per-query encode time for the plugin; its encode share comes from the node's counters."""
+    index = unique_index()
+    _index(plugin_node, index, 8)
+    context = EvalContext(plugin_node, index, Bundle.load(synthetic_bundle), depth=20)
+    system = PluginSystem("plugin-rrf", context, "rrf")
+    try:
+        queries = {f"q{i}": text for i, text in enumerate(["cancer cell", "gene mouse", "tumor growth", "protein"])}
+        dataset = Dataset("tiny", tmp_path, "test", tmp_path / "qrels.tsv", queries, {q: {"d1": 1} for q in queries})
+        before = encode_totals(plugin_node)
+        run, result = run_system(system, dataset, k=10, warmup=1, progress=False)
+        spent = (encode_totals(plugin_node) - before).wall_seconds
+        assert len(run) == 4 and not result.errors
+        total_latency = len(run) / result.qps
+        assert 0 < result.encode_share < 1
+        # the node's time over the 4 timed queries: part of what it spent since `before` (which adds the warm-up)
+        assert 0 < result.encode_share * total_latency <= spent * (1 + 1e-6)
+    finally:
+        delete_model(plugin_node, system.model)

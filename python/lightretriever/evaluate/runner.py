@@ -44,6 +44,7 @@ def run_system(system: System, dataset: Dataset, k: int = 100, warmup: int = 5, 
             pass
     run: dict[str, Ranked] = {}
     latencies, encodes, errors, fusions = [], [], {}, set()
+    server_before = server_encode_totals(system)
     for qid, text in tqdm(items, desc=system.name, unit="q", disable=not progress, leave=False):
         started = time.perf_counter()
         try:
@@ -58,6 +59,8 @@ def run_system(system: System, dataset: Dataset, k: int = 100, warmup: int = 5, 
         fusions.add(result.fusion)
     lat = np.array(latencies) * 1000.0 if latencies else np.array([np.nan])
     total = float(np.sum(latencies)) if latencies else float("nan")
+    if server_before is not None:  # encoded in the node: its counters over the run replace per-query times
+        encodes = [(server_encode_totals(system) - server_before).wall_seconds]
     return run, SystemResult(
         name=system.name,
         metrics=aggregate(run, dataset.qrels),
@@ -72,3 +75,9 @@ def run_system(system: System, dataset: Dataset, k: int = 100, warmup: int = 5, 
         errors=errors,
         fusion=next(iter(fusions)) if len(fusions) == 1 else None,
     )
+
+
+def server_encode_totals(system: System):
+    """The node's encoding counters for systems that encode server-side (the plugin's), else None."""
+    totals = getattr(system, "encode_totals", None)
+    return totals() if callable(totals) else None

@@ -23,7 +23,7 @@ from lightretriever.rewrite.rewriter import SYSTEMS
 @dataclass
 class SystemRun:
     ranked: Ranked
-    encode_seconds: float = 0.0  # time spent turning text into a query vector (model or table lookup)
+    encode_seconds: float | None = 0.0  # time turning text into a query vector; None: done in the node
     fusion: str | None = None  # fusion actually applied, after any fallback
     encode_cpu_seconds: float | None = None  # light encoder's thread CPU time; None where not measured
 

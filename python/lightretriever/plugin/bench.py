@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from lightretriever.evaluate.systems import EvalContext, SystemRun
 from lightretriever.plugin.query import search
 from lightretriever.plugin.registry import model_name_for, upload_bundle
+from lightretriever.plugin.stats import EncodeTotals, encode_totals
 
 
 class PluginSystem:
@@ -28,7 +29,12 @@ class PluginSystem:
     def search(self, text: str, k: int, filter: Mapping | None = None) -> SystemRun:
         depth = max(k, self.context.depth)
         ranked = search(self.context.client, self.context.index, self.model, text, depth, k, self.fusion, filter)
-        return SystemRun(ranked, 0.0, self.fusion)  # encoding happens inside the node
+        # encoding happens inside the node: per query it is unknown here, over a run see encode_totals()
+        return SystemRun(ranked, None, self.fusion, encode_cpu_seconds=None)
+
+    def encode_totals(self) -> EncodeTotals:
+        """The node's encoding counters; a benchmark takes their difference over its run."""
+        return encode_totals(self.context.client)
 
 
 def register_bench_systems(register_system) -> None:

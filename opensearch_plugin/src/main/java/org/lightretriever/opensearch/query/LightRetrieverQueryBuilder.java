@@ -229,7 +229,7 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
         if (loaded == null) {
             throw new IllegalArgumentException("lightretriever model [" + model + "] is not loaded on this node (was it deleted?)");
         }
-        QueryEncoding encoding = loaded.encoder().encode(text);
+        QueryEncoding encoding = LightRetrieverPlugin.encodeStats().time(() -> loaded.encoder().encode(text));
         String resolved = fusion != null ? fusion : loaded.defaultFusion();
         Fusion method = loaded.fusion(resolved, LightModel.ALL_SYSTEMS);
         // as the Python evaluation runs the hybrids: linear runs its weighted systems, learned its model's
