@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import sysconfig
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,21 @@ DENSE_FIELD = "dense"
 
 
 def mappings_dir() -> Path:
-    """$LIGHTRETRIEVER_MAPPINGS, else <repo>/mappings (the project is installed editable from its clone)."""
-    path = Path(os.environ.get("LIGHTRETRIEVER_MAPPINGS") or Path(__file__).resolve().parents[2] / "mappings")
-    if not (path / "index.json").is_file():
-        raise MappingError(f"mappings directory {path} has no index.json; set LIGHTRETRIEVER_MAPPINGS")
-    return path
+    """$LIGHTRETRIEVER_MAPPINGS, else <repo>/mappings (run from a clone or an editable install), else the
+    copy a wheel installs under <prefix>/share/lightretriever/mappings (pyproject's data-files)."""
+    if os.environ.get("LIGHTRETRIEVER_MAPPINGS"):
+        candidates = [Path(os.environ["LIGHTRETRIEVER_MAPPINGS"])]
+    else:
+        candidates = [
+            Path(__file__).resolve().parents[2] / "mappings",
+            Path(sysconfig.get_path("data")) / "share" / "lightretriever" / "mappings",
+        ]
+    for path in candidates:
+        if (path / "index.json").is_file():
+            return path
+    raise MappingError(
+        f"no mappings directory with index.json in {', '.join(map(str, candidates))}; set LIGHTRETRIEVER_MAPPINGS"
+    )
 
 
 @cache

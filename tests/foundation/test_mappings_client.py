@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
 from lightretriever import client, config, mappings
 from lightretriever.errors import MappingError, NodeError, RecordError
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_index_body_fills_parameters():
@@ -135,3 +139,23 @@ def test_client_gzip_only_off_loopback(monkeypatch, url, gzip):
     assert client.get_client(url).transport.get_connection().http_compress is True
     monkeypatch.setenv("LIGHTRETRIEVER_OPENSEARCH_GZIP", "off")
     assert client.get_client(url).transport.get_connection().http_compress is False
+
+
+def test_mappings_found_where_a_wheel_installs_them(tmp_path, monkeypatch):
+    """Outside a clone, mappings/ is read from <prefix>/share/lightretriever/mappings (pyproject data-files)."""
+    monkeypatch.delenv("LIGHTRETRIEVER_MAPPINGS", raising=False)
+    installed = tmp_path / "prefix" / "share" / "lightretriever" / "mappings"
+    shutil.copytree(REPO / "mappings", installed)
+    monkeypatch.setattr(mappings, "__file__", str(tmp_path / "site-packages" / "lightretriever" / "mappings.py"))
+    monkeypatch.setattr(mappings.sysconfig, "get_path", lambda name: str(tmp_path / "prefix"))
+    assert mappings.mappings_dir() == installed
+    shutil.rmtree(installed)
+    with pytest.raises(MappingError, match="no mappings directory with index.json.*LIGHTRETRIEVER_MAPPINGS"):
+        mappings.mappings_dir()
+
+
+def test_wheel_carries_every_mappings_file():
+    tomllib = pytest.importorskip("tomllib")
+    data_files = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
+    listed = set(data_files["share/lightretriever/mappings"])
+    assert listed == {f"mappings/{p.name}" for p in (REPO / "mappings").iterdir() if p.is_file()}
