@@ -49,6 +49,29 @@ def get_client(
 
     if isinstance(url, argparse.Namespace):  # get_client(args) from a command that used add_connection_args
         return client_from_args(url, timeout=timeout)
+    return OpenSearch(**_client_kwargs(url, username, password, ca_certs, verify_certs, timeout, http_compress))
+
+
+def get_async_client(
+    url: str | None = None,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    ca_certs: str | None = None,
+    verify_certs: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    http_compress: bool | None = None,
+):
+    """The asyncio client (opensearch-py's AsyncOpenSearch over aiohttp), configured as get_client.
+    Close it with `await client.close()`."""
+    try:
+        from opensearchpy import AsyncOpenSearch
+    except ImportError as exc:  # opensearch-py leaves AsyncOpenSearch out without aiohttp
+        raise NodeError("the asyncio client needs aiohttp: pip install 'opensearch-py[async]'") from exc
+    return AsyncOpenSearch(**_client_kwargs(url, username, password, ca_certs, verify_certs, timeout, http_compress))
+
+
+def _client_kwargs(url, username, password, ca_certs, verify_certs, timeout, http_compress) -> dict:
     url = resolve_url(url)
     if not logging.getLogger("opensearch").level:  # one INFO line per request drowns the CLI's own output
         logging.getLogger("opensearch").setLevel(logging.WARNING)
@@ -76,7 +99,7 @@ def get_client(
             if not os.path.isfile(ca_certs):
                 raise NodeError(f"CA bundle {ca_certs} does not exist")
             kwargs["ca_certs"] = ca_certs
-    return OpenSearch(**kwargs)
+    return kwargs
 
 
 def wants_gzip(hostname: str) -> bool:

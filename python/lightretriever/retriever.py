@@ -1,4 +1,5 @@
 """`Retriever.search(text, k, filter=None)`: light encoding -> sub-queries -> OpenSearch -> fusion.
+`AsyncRetriever` does the same for asyncio applications.
 
 No torch anywhere on this path: the query encoder is a token-table lookup.
 """
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from lightretriever.fuse.hits import Ranked
 from lightretriever.fuse.registry import Fusion, build_fusion
-from lightretriever.rewrite.execute import MSEARCH, execute
+from lightretriever.rewrite.execute import MSEARCH, execute, execute_async
 from lightretriever.rewrite.rewriter import DEFAULT_DEPTH, SYSTEMS, QueryRewriter, RewrittenQuery
 from lightretriever.rewrite.validate import check_k
 
@@ -102,7 +103,18 @@ class Retriever:
         query = self.rewrite(text, k, filter)
         sent = time.perf_counter()
         per_system = execute(self.client, self.index, query, self.strategy)
-        received = time.perf_counter()
+        return self.finish(query, per_system, k, fusion, (started, sent, time.perf_counter()))
+
+    def finish(
+        self,
+        query: RewrittenQuery,
+        per_system: dict[str, Ranked],
+        k: int,
+        fusion: str | None,
+        times: tuple[float, float, float],
+    ) -> SearchResult:
+        """Fuse the systems' hits into the result; `times` = perf_counter at start, send and receipt."""
+        started, sent, received = times
         if len(per_system) == 1:
             (ranked,) = per_system.values()
             used = None
@@ -125,3 +137,32 @@ class Retriever:
                 "total": done - started,
             },
         )
+
+
+class AsyncRetriever:
+    """`await AsyncRetriever.search(...)` for asyncio applications: the Retriever's rewrite and fusion, its
+    requests sent through opensearch-py's AsyncOpenSearch (`lightretriever.client.get_async_client`).
+    Many searches may be in flight at once on one event loop."""
+
+    def __init__(self, client, index: str, bundle=None, **kwargs):
+        self.client = client
+        self.retriever = Retriever(None, index, bundle, **kwargs)  # rewrite and fuse only; it never sends
+
+    @classmethod
+    def open(cls, bundle_path: str | Path, index: str, client=None, **kwargs) -> AsyncRetriever:
+        from lightretriever.bundle import Bundle
+        from lightretriever.client import get_async_client
+
+        return cls(client or get_async_client(), index, Bundle.load(bundle_path), **kwargs)
+
+    async def search(
+        self, text: str, k: int = 10, filter: Mapping | None = None, fusion: str | None = None
+    ) -> SearchResult:
+        started = time.perf_counter()
+        query = self.retriever.rewrite(text, k, filter)
+        sent = time.perf_counter()
+        per_system = await execute_async(self.client, self.retriever.index, query, self.retriever.strategy)
+        return self.retriever.finish(query, per_system, k, fusion, (started, sent, time.perf_counter()))
+
+    async def close(self) -> None:
+        await self.client.close()

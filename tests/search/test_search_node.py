@@ -14,39 +14,7 @@ from lightretriever.rewrite.execute import run_msearch, run_named
 
 pytestmark = pytest.mark.node
 
-S = 2**-0.5
-DOCS = [
-    # doc_id, dense (unit), sparse {token id: weight}, title, text, lang
-    ("d1", [1, 0, 0, 0], {"2": 2.0}, "Apples", "apple orchards in spring", "en"),
-    ("d2", [S, S, 0, 0], {"2": 1.0, "3": 1.0}, "Fruit bowl", "apple and banana salad", "en"),
-    ("d3", [0, 1, 0, 0], {"3": 3.0}, "Bananas", "banana plantations", "de"),
-    ("d4", [0, 0, 1, 0], {"4": 1.5}, "Cherries", "cherry blossom", "en"),
-    ("d5", [0, 0, S, S], {"4": 0.5, "5": 2.5}, "Dates", "date palms and cherry trees", "de"),
-]
-
-
-@pytest.fixture
-def tiny_index(os_client, unique_index):
-    from lightretriever.mappings import index_body
-
-    name = unique_index()
-    os_client.indices.create(index=name, body=index_body(4))
-    for doc_id, dense, sparse, title, text, lang in DOCS:
-        os_client.index(
-            index=name,
-            id=doc_id,
-            body={
-                "doc_id": doc_id,
-                "dense": dense,
-                "sparse": sparse,
-                "title": title,
-                "text": text,
-                "metadata": {"lang": lang},
-            },
-        )
-    os_client.indices.refresh(index=name)
-    return name
-
+S = 2**-0.5  # the unit diagonal of two axes, as in conftest's DOCS
 
 def test_msearch_returns_each_systems_own_ranking(os_client, tiny_index, tiny_rewriter):
     query = tiny_rewriter.rewrite("apple apple banana", depth=5)

@@ -55,38 +55,18 @@ def _raise_for(index: str, error: dict | str, status: int | None = None) -> None
 def run_msearch(client, index: str, query: RewrittenQuery) -> dict[str, Ranked]:
     try:
         response = client.msearch(body=query.msearch(index), params={"filter_path": MSEARCH_FIELDS})
-    except NotFoundError:
-        raise QueryError(f"index {index!r} does not exist") from None
     except TransportError as exc:
-        _raise_for(index, exc.info.get("error", str(exc)) if isinstance(exc.info, dict) else str(exc))
-    results: dict[str, Ranked] = {}
-    for system, item in zip(query.clauses, response["responses"]):
-        if "error" in item:
-            _raise_for(index, item["error"], item.get("status"))
-        results[system] = response_hits(item)
-    return results
+        _raise_for_transport(index, exc)
+    return _msearch_results(index, query, response)
 
 
 def run_named(client, index: str, query: RewrittenQuery, size: int | None = None) -> dict[str, Ranked]:
     """Per system: the returned docs its clause matched, by that clause's score, cut at `depth`."""
     try:
-        response = client.search(
-            index=index,
-            body=query.named_body(size),
-            params={"include_named_queries_score": "true", "filter_path": NAMED_FIELDS},
-        )
-    except NotFoundError:
-        raise QueryError(f"index {index!r} does not exist") from None
+        response = client.search(index=index, body=query.named_body(size), params=NAMED_PARAMS)
     except TransportError as exc:
-        _raise_for(index, exc.info.get("error", str(exc)) if isinstance(exc.info, dict) else str(exc))
-    per_system: dict[str, list[tuple[str, float]]] = {system: [] for system in query.clauses}
-    for hit in response.get("hits", {}).get("hits", []):
-        for system, score in (hit.get("matched_queries") or {}).items():
-            per_system[system].append((hit_id(hit), float(score)))
-    return {
-        system: sorted(rows, key=lambda row: (-row[1], row[0]))[: query.depth]
-        for system, rows in per_system.items()
-    }
+        _raise_for_transport(index, exc)
+    return _named_results(query, response)
 
 
 def execute(client, index: str, query: RewrittenQuery, strategy: str = MSEARCH) -> dict[str, Ranked]:
@@ -95,3 +75,48 @@ def execute(client, index: str, query: RewrittenQuery, strategy: str = MSEARCH) 
     if strategy == NAMED:
         return run_named(client, index, query)
     raise ValueError(f"unknown strategy {strategy!r}; choose {' or '.join(STRATEGIES)}")
+
+
+async def execute_async(client, index: str, query: RewrittenQuery, strategy: str = MSEARCH) -> dict[str, Ranked]:
+    """execute() with opensearch-py's AsyncOpenSearch: the same requests, errors and results."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; choose {' or '.join(STRATEGIES)}")
+    try:
+        if strategy == MSEARCH:
+            response = await client.msearch(body=query.msearch(index), params={"filter_path": MSEARCH_FIELDS})
+        else:
+            response = await client.search(index=index, body=query.named_body(), params=NAMED_PARAMS)
+    except TransportError as exc:
+        _raise_for_transport(index, exc)
+    if strategy == MSEARCH:
+        return _msearch_results(index, query, response)
+    return _named_results(query, response)
+
+
+NAMED_PARAMS = {"include_named_queries_score": "true", "filter_path": NAMED_FIELDS}
+
+
+def _raise_for_transport(index: str, exc: TransportError) -> None:
+    if isinstance(exc, NotFoundError):
+        raise QueryError(f"index {index!r} does not exist") from None
+    _raise_for(index, exc.info.get("error", str(exc)) if isinstance(exc.info, dict) else str(exc))
+
+
+def _msearch_results(index: str, query: RewrittenQuery, response: dict) -> dict[str, Ranked]:
+    results: dict[str, Ranked] = {}
+    for system, item in zip(query.clauses, response["responses"]):
+        if "error" in item:
+            _raise_for(index, item["error"], item.get("status"))
+        results[system] = response_hits(item)
+    return results
+
+
+def _named_results(query: RewrittenQuery, response: dict) -> dict[str, Ranked]:
+    per_system: dict[str, list[tuple[str, float]]] = {system: [] for system in query.clauses}
+    for hit in response.get("hits", {}).get("hits", []):
+        for system, score in (hit.get("matched_queries") or {}).items():
+            per_system[system].append((hit_id(hit), float(score)))
+    return {
+        system: sorted(rows, key=lambda row: (-row[1], row[0]))[: query.depth]
+        for system, rows in per_system.items()
+    }
