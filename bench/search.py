@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import sys
@@ -106,6 +107,7 @@ def _run(args, node_cpus: set[int] | None, client_cpus: set[int] | None) -> int:
     if not args.processes:  # process clients build their own (connection, bundle, model)
         context = eval_context(args.opensearch, args.index, args.bundle, args.depth, args.device)
         systems = {name: build(name, context) for name in names}
+        gc.freeze()  # set-up objects out of the collector's view (why: the top of search_clients.py)
 
     results: dict[str, dict] = {}
     for repeat in range(1, args.repeat + 1):
