@@ -16,8 +16,7 @@ import sys
 import threading
 import time
 
-import numpy as np
-from search_stats import cpu_used, node_cpu_seconds, stats
+from search_stats import RunMeter, node_cpu_seconds, stats
 
 from lightretriever.evaluate.runner import server_encode_totals
 from lightretriever.evaluate.systems import EvalContext, build_system, register_system
@@ -65,17 +64,12 @@ def run_threads(system, texts: list[str], clients: int, k: int, rounds: int, nod
                     encodes.append(timed[1])
 
     threads = [threading.Thread(target=client_loop) for _ in range(clients)]
-    server_before = server_encode_totals(system)
-    cpu_start = (time.process_time(), node_cpu_seconds(node_pid))
-    wall_start = time.perf_counter()
+    meter = RunMeter(system, node_pid)
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    wall = time.perf_counter() - wall_start
-    cpu = cpu_used(cpu_start, time.process_time(), node_pid)
-    server = None if server_before is None else server_encode_totals(system) - server_before
-    return stats(latencies, encodes, errors, wall, server, cpu)
+    return meter.stats(latencies, encodes, errors)
 
 
 def run_asyncio(system, texts: list[str], clients: int, k: int, rounds: int, url: str | None,
@@ -112,14 +106,9 @@ def run_asyncio(system, texts: list[str], clients: int, k: int, rounds: int, url
                     latencies.append(time.perf_counter() - started)
                     encodes.append(encode)
 
-            server_before = server_encode_totals(system)
-            cpu_start = (time.process_time(), node_cpu_seconds(node_pid))
-            wall_start = time.perf_counter()
+            meter = RunMeter(system, node_pid)
             await asyncio.gather(*(client_loop() for _ in range(clients)))
-            wall = time.perf_counter() - wall_start
-            cpu = cpu_used(cpu_start, time.process_time(), node_pid)
-            server = None if server_before is None else server_encode_totals(system) - server_before
-            return stats(latencies, encodes, errors, wall, server, cpu)
+            return meter.stats(latencies, encodes, errors)
         finally:
             await client.close()
 
@@ -127,18 +116,17 @@ def run_asyncio(system, texts: list[str], clients: int, k: int, rounds: int, url
 
 
 def _async_search(system, client, k: int, clients: int):
-    """An async `search(text) -> (encode wall, encode CPU)` for `system` over the async client."""
+    """An async `search(text) -> (encode wall, encode CPU)` for `system` over the async client; each system
+    builds its request exactly as its blocking `search` does."""
     from concurrent.futures import ThreadPoolExecutor
 
     from lightretriever.evaluate.systems import FullDenseSystem
     from lightretriever.retriever import AsyncRetriever
-    from lightretriever.rewrite.dsl import dense_clause, search_body
     from lightretriever.rewrite.execute import SEARCH_FIELDS
 
     sync = getattr(system, "retriever", None)
     if sync is not None:
-        retriever = AsyncRetriever(client, sync.index, sync.bundle, systems=sync.systems, fusion=sync.default_fusion,
-                                   depth=sync.depth, strategy=sync.strategy, rewriter=sync.rewriter)
+        retriever = AsyncRetriever.sharing(sync, client)
 
         async def search(text: str) -> tuple[float, float | None]:
             result = await retriever.search(text, k)
@@ -147,27 +135,17 @@ def _async_search(system, client, k: int, clients: int):
         return search
     if isinstance(system, FullDenseSystem):
         pool = ThreadPoolExecutor(max_workers=clients)
-        depth = max(k, system.context.depth)
-
-        def encode(text: str) -> tuple[np.ndarray, float]:
-            started = time.perf_counter()
-            vector = np.asarray(system.encoder.encode_queries([text]), dtype=np.float32)[0]
-            return vector, time.perf_counter() - started
 
         async def search(text: str) -> tuple[float, float | None]:
-            vector, seconds = await asyncio.get_running_loop().run_in_executor(pool, encode, text)
-            body = search_body(dense_clause(vector, depth), depth)
+            body, seconds = await asyncio.get_running_loop().run_in_executor(pool, system.request, text, k)
             await client.search(index=system.context.index, body=body, params={"filter_path": SEARCH_FIELDS})
             return seconds, None
 
         return search
-    if callable(getattr(system, "encode_totals", None)):  # the plugin's systems: text in, fused hits out
-        from lightretriever.plugin.query import lightretriever_clause
-
-        depth = max(k, system.context.depth)
+    if callable(getattr(system, "request_body", None)):  # the plugin's systems: text in, fused hits out
 
         async def search(text: str) -> tuple[float | None, float | None]:
-            body = search_body(lightretriever_clause(text, system.model, depth, system.fusion), k)
+            body = system.request_body(text, k)
             await client.search(index=system.context.index, body=body, params={"filter_path": SEARCH_FIELDS})
             return None, None  # encoded in the node: see the node's counters
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import numpy as np
+
+from lightretriever.evaluate.runner import server_encode_totals
 
 
 def stats(latencies: list[float], encodes: list[tuple[float | None, float | None]], errors: int, wall: float,
@@ -72,6 +75,21 @@ def node_cpu_seconds(pid: int | None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_used(start: tuple[float, float | None], client_now: float, node_pid: int | None) -> tuple[float, float | None]:
-    node_now = node_cpu_seconds(node_pid)
-    return client_now - start[0], None if node_now is None or start[1] is None else node_now - start[1]
+class RunMeter:
+    """Wall time, this process's CPU, the node's CPU and the node's encoding counters (plugin systems) over
+    one run whose clients live in this process (threads, asyncio tasks). Start it just before the clients."""
+
+    def __init__(self, system, node_pid: int | None):
+        self.system, self.node_pid = system, node_pid
+        self.server_before = server_encode_totals(system)
+        self.node_start = node_cpu_seconds(node_pid)
+        self.cpu_start = time.process_time()
+        self.wall_start = time.perf_counter()
+
+    def stats(self, latencies: list[float], encodes: list[tuple[float | None, float | None]], errors: int) -> dict:
+        wall = time.perf_counter() - self.wall_start
+        client_cpu = time.process_time() - self.cpu_start
+        node_now = node_cpu_seconds(self.node_pid)
+        node_cpu = None if node_now is None or self.node_start is None else node_now - self.node_start
+        server = None if self.server_before is None else server_encode_totals(self.system) - self.server_before
+        return stats(latencies, encodes, errors, wall, server, (client_cpu, node_cpu))

@@ -30,48 +30,38 @@ def resolve_url(url: str | None = None) -> str:
     return state["url"]
 
 
-def get_client(
-    url: str | argparse.Namespace | None = None,
-    *,
-    username: str | None = None,
-    password: str | None = None,
-    ca_certs: str | None = None,
-    verify_certs: bool = True,
-    timeout: float = DEFAULT_TIMEOUT,
-    http_compress: bool | None = None,
-):
-    """opensearch-py client; basic auth from arguments or LIGHTRETRIEVER_OPENSEARCH_USER/PASSWORD.
-
-    TLS certificates are verified unless verify_certs=False; ca_certs names a CA bundle for private CAs.
-    http_compress=None: gzip for a remote cluster, none for a node on this machine (see wants_gzip).
-    """
+def get_client(url: str | argparse.Namespace | None = None, *, timeout: float = DEFAULT_TIMEOUT, **options):
+    """opensearch-py client. `options` are `_client_kwargs`'s: basic auth (else
+    LIGHTRETRIEVER_OPENSEARCH_USER/PASSWORD), TLS verification and CA bundle, and gzip."""
     from opensearchpy import OpenSearch
 
     if isinstance(url, argparse.Namespace):  # get_client(args) from a command that used add_connection_args
         return client_from_args(url, timeout=timeout)
-    return OpenSearch(**_client_kwargs(url, username, password, ca_certs, verify_certs, timeout, http_compress))
+    return OpenSearch(**_client_kwargs(url, timeout=timeout, **options))
 
 
-def get_async_client(
-    url: str | None = None,
-    *,
-    username: str | None = None,
-    password: str | None = None,
-    ca_certs: str | None = None,
-    verify_certs: bool = True,
-    timeout: float = DEFAULT_TIMEOUT,
-    http_compress: bool | None = None,
-):
+def get_async_client(url: str | None = None, **options):
     """The asyncio client (opensearch-py's AsyncOpenSearch over aiohttp), configured as get_client.
     Close it with `await client.close()`."""
     try:
         from opensearchpy import AsyncOpenSearch
     except ImportError as exc:  # opensearch-py leaves AsyncOpenSearch out without aiohttp
         raise NodeError("the asyncio client needs aiohttp: pip install 'opensearch-py[async]'") from exc
-    return AsyncOpenSearch(**_client_kwargs(url, username, password, ca_certs, verify_certs, timeout, http_compress))
+    return AsyncOpenSearch(**_client_kwargs(url, **options))
 
 
-def _client_kwargs(url, username, password, ca_certs, verify_certs, timeout, http_compress) -> dict:
+def _client_kwargs(
+    url: str | None,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    ca_certs: str | None = None,
+    verify_certs: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    http_compress: bool | None = None,
+) -> dict:
+    """TLS certificates are verified unless verify_certs=False; ca_certs names a CA bundle for private CAs.
+    http_compress=None: gzip for a remote cluster, none for a node on this machine (see wants_gzip)."""
     url = resolve_url(url)
     if not logging.getLogger("opensearch").level:  # one INFO line per request drowns the CLI's own output
         logging.getLogger("opensearch").setLevel(logging.WARNING)

@@ -149,6 +149,13 @@ class AsyncRetriever:
         self.retriever = Retriever(None, index, bundle, **kwargs)  # rewrite and fuse only; it never sends
 
     @classmethod
+    def sharing(cls, retriever: Retriever, client) -> AsyncRetriever:
+        """The same rewriter, fusion models and settings as `retriever` (nothing loaded again)."""
+        shared = cls.__new__(cls)
+        shared.client, shared.retriever = client, retriever
+        return shared
+
+    @classmethod
     def open(cls, bundle_path: str | Path, index: str, client=None, **kwargs) -> AsyncRetriever:
         from lightretriever.bundle import Bundle
         from lightretriever.client import get_async_client

@@ -74,7 +74,8 @@ class FullDenseSystem:
             return self.last_vectors[text]
         return np.asarray(self.encoder.encode_queries([text]), dtype=np.float32)[0]
 
-    def search(self, text: str, k: int, filter: Mapping | None = None) -> SystemRun:
+    def request(self, text: str, k: int, filter: Mapping | None = None) -> tuple[dict, float]:
+        """(search body, seconds spent encoding): the model runs here, the search is the caller's."""
         from lightretriever.rewrite.validate import check_k, check_text
 
         check_text(text)
@@ -83,7 +84,10 @@ class FullDenseSystem:
         vector = np.asarray(self.encoder.encode_queries([text]), dtype=np.float32)[0]
         encoded = time.perf_counter() - started
         self.last_vectors[text] = vector
-        body = search_body(dense_clause(vector, depth, filter), depth)
+        return search_body(dense_clause(vector, depth, filter), depth), encoded
+
+    def search(self, text: str, k: int, filter: Mapping | None = None) -> SystemRun:
+        body, encoded = self.request(text, k, filter)
         response = self.context.client.search(
             index=self.context.index, body=body, params={"filter_path": SEARCH_FIELDS}
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from lightretriever.evaluate.systems import EvalContext, SystemRun
-from lightretriever.plugin.query import search
+from lightretriever.plugin.query import request_body, search
 from lightretriever.plugin.registry import model_name_for, upload_bundle
 from lightretriever.plugin.stats import EncodeTotals, encode_totals
 
@@ -25,6 +25,10 @@ class PluginSystem:
         self.fusion = fusion
         self.model = model_name_for(context.bundle.path)
         upload_bundle(context.client, context.bundle.path, self.model)
+
+    def request_body(self, text: str, k: int, filter: Mapping | None = None) -> dict:
+        """This system's `_search` body, for clients that send it themselves (the asyncio bench)."""
+        return request_body(text, self.model, max(k, self.context.depth), k, self.fusion, filter)
 
     def search(self, text: str, k: int, filter: Mapping | None = None) -> SystemRun:
         depth = max(k, self.context.depth)

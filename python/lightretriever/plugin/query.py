@@ -53,6 +53,21 @@ def lightretriever_clause(
     return {"lightretriever": spec}
 
 
+def request_body(
+    text: str,
+    model: str,
+    k: int = 100,
+    size: int = 10,
+    fusion: str | None = None,
+    filter: Mapping | None = None,
+    **clause_options,
+) -> dict[str, Any]:
+    """The `_search` body of a plugin query (`search` sends it; asyncio clients send it themselves)."""
+    if size < 1 or size > 10_000:
+        raise QueryError(f"query {text!r}: size must be between 1 and 10000, got {size}")
+    return search_body(lightretriever_clause(text, model, k, fusion, filter, **clause_options), size)
+
+
 def search(
     client,
     index: str,
@@ -65,9 +80,7 @@ def search(
     **clause_options,
 ) -> list[tuple[str, float]]:
     """Fused hits `[(doc_id, score)]`, best first, at most `size`; errors as QueryError with the node's reason."""
-    if size < 1 or size > 10_000:
-        raise QueryError(f"query {text!r}: size must be between 1 and 10000, got {size}")
-    body = search_body(lightretriever_clause(text, model, k, fusion, filter, **clause_options), size)
+    body = request_body(text, model, k, size, fusion, filter, **clause_options)
     try:
         response = client.search(index=index, body=body, params={"filter_path": SEARCH_FIELDS})
     except TransportError as exc:
