@@ -25,12 +25,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="ZIP",
         help="extra plugin zip to install (reinstalled when its sha256 changes); repeatable",
     )
-    start.add_argument("--heap", default="1g", help="JVM heap, e.g. 1g or 512m (default 1g)")
-    start.add_argument("--port", type=int, help="HTTP port (default: the last one, 9200, or any free port)")
-    start.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for yellow health")
+    start.add_argument("--heap", default="1g", help="JVM heap of each node, e.g. 1g or 512m (default 1g)")
+    start.add_argument(
+        "--port",
+        type=int,
+        help="HTTP port (default: the last one, 9200, or any free port); node i of a cluster gets PORT + i - 1",
+    )
+    start.add_argument(
+        "--nodes",
+        type=int,
+        help="run this many nodes on 127.0.0.1 as one cluster (default: as this home ran last, else 1); "
+        "with 3 nodes, give each --heap 512m on a small machine",
+    )
+    start.add_argument(
+        "--timeout", type=float, help="seconds to wait for yellow health (default 180, +120 per further node)"
+    )
     start.set_defaults(func=_start)
 
-    stop = actions.add_parser("stop", help="stop the node this home started")
+    stop = actions.add_parser("stop", help="stop the node (every node of a cluster) this home started")
     common(stop)
     stop.set_defaults(func=_stop)
 
@@ -51,15 +63,20 @@ def _node(args: argparse.Namespace, **kwargs):
 
 
 def _start(args: argparse.Namespace) -> int:
-    node = _node(args, port=args.port, heap=args.heap, plugins=args.plugin, startup_timeout=args.timeout)
+    node = _node(
+        args, port=args.port, heap=args.heap, plugins=args.plugin, startup_timeout=args.timeout, nodes=args.nodes
+    )
     state = node.start()
+    pids = ", ".join(str(m["pid"]) for m in state["nodes"]) if "nodes" in state else state["pid"]
+    size = f"{len(state['nodes'])}-node cluster" if "nodes" in state else "OpenSearch"
     if state["reused"]:
-        print(f"OpenSearch already running at {state['url']} (pid {state['pid']})")
+        print(f"{size} already running at {state['url']} (pid {pids})")
     else:
-        print(
-            f"OpenSearch {state['version']} healthy at {state['url']} after {state['seconds_to_healthy']:.1f}s "
-            f"(pid {state['pid']})"
-        )
+        version = f"OpenSearch {state['version']}" + (f" ({size})" if "nodes" in state else "")
+        print(f"{version} healthy at {state['url']} after {state['seconds_to_healthy']:.1f}s (pid {pids})")
+    if "nodes" in state:
+        for member in state["nodes"]:
+            print(f"  {member['name']}: {member['url']} (transport {member['transport_port']}, pid {member['pid']})")
     print(state["url"])
     return 0
 

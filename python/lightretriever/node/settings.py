@@ -1,4 +1,4 @@
-"""Single-node configuration files written into the unpacked distribution."""
+"""Node configuration files: one node's in the unpacked distribution, a cluster member's in its own directory."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from lightretriever.errors import NodeError
 
 CLUSTER_NAME = "lightretriever"
+SINGLE_NODE_NAME = f"{CLUSTER_NAME}-node"
 DEFAULT_HTTP_PORT = 9200
 
 
@@ -45,13 +46,29 @@ def write_config(
     logs: Path,
     heap: str,
     vector_module: bool = True,
+    config_dir: Path | None = None,
+    node_name: str = SINGLE_NODE_NAME,
+    peers: dict[str, int] | None = None,
 ) -> None:
-    """opensearch.yml for one node on loopback (dev mode: no production bootstrap checks) and the heap."""
+    """opensearch.yml for a node on loopback (dev mode: no production bootstrap checks) and its heap.
+
+    Without `peers` the node is a cluster of its own (discovery.type single-node) and writes dist/config, as
+    it always did. With `peers` ({member name: transport port}, itself included) it is one member of a
+    loopback cluster whose config lives in `config_dir` (OPENSEARCH_PATH_CONF), a copy of dist/config.
+    """
+    config_dir = config_dir or dist / "config"
+    if peers:
+        seeds = ", ".join(f'"127.0.0.1:{port}"' for port in peers.values())
+        names = ", ".join(f'"{name}"' for name in peers)
+        # initial_cluster_manager_nodes only matters for the first election; on later starts the cluster
+        # state in path.data wins and the setting is ignored.
+        discovery = f"discovery.seed_hosts: [{seeds}]\ncluster.initial_cluster_manager_nodes: [{names}]\n"
+    else:
+        discovery = "discovery.type: single-node\n"
     yml = f"""# Written by lightretriever.node; rewritten on every start.
 cluster.name: {CLUSTER_NAME}
-node.name: {CLUSTER_NAME}-node
-discovery.type: single-node
-network.host: 127.0.0.1
+node.name: {node_name}
+{discovery}network.host: 127.0.0.1
 http.port: {http_port}
 transport.port: {transport_port}
 path.data: {data}
@@ -59,10 +76,10 @@ path.logs: {logs}
 # A developer laptop's disk is often above the 85/90/95 % watermarks; never go read-only because of it.
 cluster.routing.allocation.disk.threshold_enabled: false
 """
-    (dist / "config" / "opensearch.yml").write_text(yml)
-    _adapt_jvm_options(dist / "config" / "jvm.options", logs=logs, data=data, vector_module=vector_module)
+    (config_dir / "opensearch.yml").write_text(yml)
+    _adapt_jvm_options(config_dir / "jvm.options", logs=logs, data=data, vector_module=vector_module)
     heap = check_heap(heap)
-    options = dist / "config" / "jvm.options.d" / "lightretriever-heap.options"
+    options = config_dir / "jvm.options.d" / "lightretriever-heap.options"
     options.parent.mkdir(exist_ok=True)
     options.write_text(f"-Xms{heap}\n-Xmx{heap}\n")
 
