@@ -70,15 +70,27 @@ def dense_dimension(client: Any, name: str) -> dict[str, int | None]:
     return found
 
 
+def cluster_layout(client: Any) -> dict[str, int]:
+    """Shards and replicas of a new index on this cluster: one primary per data node (every node shares the
+    indexing and search work) and, when there is another node to hold it, one replica (an index survives the
+    loss of any one node). A single node keeps mappings/index.json's 1 shard and 0 replicas."""
+    data_nodes = int(client.cluster.health()["number_of_data_nodes"])
+    if data_nodes <= 1:
+        return {"shards": 1, "replicas": 0}
+    return {"shards": data_nodes, "replicas": 1}
+
+
 def create_index(client: Any, name: str, dense_dim: int, **params: Any) -> bool:
     """Create `name` from mappings/ (True), or accept an existing one whose dimension matches (False).
 
-    An existing index or alias with another dimension, or without a knn_vector `dense`, raises MappingError.
+    `shards`/`replicas` not given come from the cluster's size (cluster_layout). An existing index or alias
+    with another dimension, or without a knn_vector `dense`, raises MappingError.
     """
     from opensearchpy.exceptions import RequestError
 
-    body = index_body(dense_dim, **params)
     if not client.indices.exists(index=name):
+        layout = {} if {"shards", "replicas"} <= params.keys() else cluster_layout(client)
+        body = index_body(dense_dim, **{**layout, **params})
         try:
             client.indices.create(index=name, body=body)
             return True
