@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -149,3 +151,31 @@ def test_stopped_home_reports_not_running(tmp_path):
     status = node.status()
     assert status["running"] is False and status["nodes_running"] == 0 and status["health"] is None
     assert node.stop() is False
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.mark.parametrize("exception, retried", [
+    ("org.opensearch.http.BindHttpException: Failed to bind to 127.0.0.1:9201", True),
+    ("org.opensearch.transport.BindTransportException: Failed to bind to 127.0.0.1:9301", True),
+    ("java.lang.IllegalStateException: failed to obtain node locks", False),
+])
+def test_a_member_that_lost_its_port_is_started_again_others_fail(tmp_path, exception, retried):
+    member = cluster.members(tmp_path, 3)[1]
+    member.logs_dir.mkdir(parents=True)
+    member.log_file.write_text("earlier start: uncaught exception in thread [main]\n")  # before the offset
+    offset = member.log_file.stat().st_size
+    with member.log_file.open("a") as fh:
+        fh.write(f"[ERROR][o.o.b.Bootstrap] Exception\n{exception}\n[ERROR] uncaught exception in thread [main]\n")
+    node = LocalNode(tmp_path, nodes=3)
+    launched = {member: (_dead_pid(), offset)}
+    ports = {member.name: (settings.free_port(), settings.free_port())}
+    if retried:
+        assert node._await_members(launched, ports, time.monotonic()) == [member]
+    else:
+        with pytest.raises(NodeError, match=r"(?s)lightretriever-node-2 .* exited during start-up.*node locks"):
+            node._await_members(launched, ports, time.monotonic())

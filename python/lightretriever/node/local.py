@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 STATE_FILE = "node.json"
 STARTUP_TIMEOUT = 180.0  # seconds until yellow health, one node
 CLUSTER_STARTUP_EXTRA = 120.0  # more seconds for each further member of a cluster
+BIND_ATTEMPTS = 3  # starts of a cluster member whose port another process took meanwhile
 # Builds Lucene's ThaiTokenizer with the first index, which fails on runtimes without the Thai dictionary.
 THAI_MODULE = "analysis-common"
 
@@ -330,53 +331,89 @@ class LocalNode:
         for member in layout:  # a running member's ports are those its config file gave it
             if member.name in alive:
                 recorded[member.name] = {**recorded.get(member.name, {}), **member.configured_ports()}
-        ports = cluster.assign_ports([m.name for m in layout], recorded, set(alive), self.port)
         if len(alive) == count:
+            ports = cluster.assign_ports([m.name for m in layout], recorded, set(alive), self.port)
             state = {**state, **self._cluster_state(dist, java_home, layout, ports, alive, recorded, {})}
             self._write_state(state)
             return {**state, "reused": True}
         for zip_path in pending:
             distribution.install_plugin(dist, zip_path, java_home)
         self._fit_modules(dist, java_home)
+        began = time.monotonic()
+        started = dict(alive)
+        fresh: dict[str, dict] = {}
+        for attempt in range(1, BIND_ATTEMPTS + 1):
+            ports = cluster.assign_ports([m.name for m in layout], recorded, set(started), self.port)
+            launching = [m for m in layout if m.name not in started]
+            try:
+                launched = self._launch_members(dist, java_home, launching, ports, began)
+            finally:  # written before health so a stuck cluster can still be stopped
+                state = self._cluster_state(dist, java_home, layout, ports, started, recorded, fresh)
+                self._write_state(state)
+            for member, (pid, _) in launched.items():
+                started[member.name] = pid
+                fresh[member.name] = {"started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            state = self._cluster_state(dist, java_home, layout, ports, started, recorded, fresh)
+            self._write_state(state)
+            lost_port = self._await_members(launched, ports, began)
+            if not lost_port:
+                break
+            # Another process took a port between our check and the JVM's bind (seconds, on a loaded
+            # machine): those members start again on other free ports. Peers need not know: a joining
+            # node finds them through its own seed list, and its new address travels in the cluster state.
+            if attempt == BIND_ATTEMPTS:
+                raise NodeError(f"{', '.join(m.name for m in lost_port)}: port taken {attempt} times in a row")
+            for member in lost_port:
+                log.warning("%s: its port was taken before it could bind; starting it on another", member.name)
+                started.pop(member.name, None)
+                recorded[member.name] = {}
+                self.port = None  # --port asked for the first start only; now any free port will do
+        pids = {started[m.name]: m for m in layout}
+        self._wait_healthy(state["url"], pids, began, nodes=count)
+        state["seconds_to_healthy"] = round(time.monotonic() - began, 1)
+        self._write_state(state)
+        return {**state, "reused": False}
+
+    def _launch_members(
+        self, dist: Path, java_home: Path, members: list[Member], ports: dict[str, tuple[int, int]], began: float
+    ) -> dict[Member, tuple[int, int]]:
+        """Launch `members` at once; {member: (pid, offset of this start in its log)}."""
         peers = {name: transport for name, (_, transport) in ports.items()}
         vector_module = has_module(java_home, "jdk.incubator.vector")
         env = {**os.environ, "OPENSEARCH_JAVA_HOME": str(java_home)}
         env.pop("OPENSEARCH_JAVA_OPTS", None)  # heap comes from each member's config/jvm.options.d
-        began = time.monotonic()
         launching = []
-        for member in layout:
-            if member.name in alive:
-                continue
-            http, transport = ports[member.name]
-            member.prepare(dist)
-            settings.write_config(
-                dist,
-                http_port=http,
-                transport_port=transport,
-                data=member.data_dir,
-                logs=member.logs_dir,
-                heap=self.heap,
-                vector_module=vector_module,
-                config_dir=member.config_dir,
-                node_name=member.name,
-                peers=peers,
-            )
-            member.pid_file.unlink(missing_ok=True)
-            offset = self._log_size(member)
-            log.info("starting %s on 127.0.0.1:%d (heap %s) ...", member.name, http, self.heap)
-            out = (member.logs_dir / "startup.out").open("w")
-            proc = subprocess.Popen(
-                [*privileges.launch_prefix(), str(dist / "bin" / "opensearch"), "-d", "-p", str(member.pid_file)],
-                env={**env, "OPENSEARCH_PATH_CONF": str(member.config_dir)},
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=member.dir,
-            )
-            launching.append((member, proc, out, offset))
-        started = dict(alive)
-        nodes_state = {}
         try:
+            for member in members:
+                http, transport = ports[member.name]
+                member.prepare(dist)
+                settings.write_config(
+                    dist,
+                    http_port=http,
+                    transport_port=transport,
+                    data=member.data_dir,
+                    logs=member.logs_dir,
+                    heap=self.heap,
+                    vector_module=vector_module,
+                    config_dir=member.config_dir,
+                    node_name=member.name,
+                    peers=peers,
+                )
+                member.pid_file.unlink(missing_ok=True)
+                offset = self._log_size(member)
+                log.info("starting %s on 127.0.0.1:%d (heap %s) ...", member.name, http, self.heap)
+                out = (member.logs_dir / "startup.out").open("w")
+                launch = [*privileges.launch_prefix(), str(dist / "bin" / "opensearch"), "-d", "-p", str(member.pid_file)]
+                proc = subprocess.Popen(
+                    launch,
+                    env={**env, "OPENSEARCH_PATH_CONF": str(member.config_dir)},
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    cwd=member.dir,
+                )
+                launching.append((member, proc, out, offset))
+            launched = {}
             for member, proc, out, offset in launching:
                 try:
                     code = proc.wait(timeout=max(1.0, self.startup_timeout - (time.monotonic() - began)))
@@ -385,8 +422,6 @@ class LocalNode:
                         f"bin/opensearch -d for {member.name} did not return within {self.startup_timeout:.0f}s; "
                         f"see {member.logs_dir}"
                     ) from exc
-                finally:
-                    out.close()
                 output = (member.logs_dir / "startup.out").read_text(errors="replace")
                 if code != 0:
                     raise NodeError(
@@ -396,20 +431,47 @@ class LocalNode:
                     )
                 # Several JVMs bootstrapping at once on few cores take longer than one to write their pid.
                 wait = max(20.0, self.startup_timeout - (time.monotonic() - began))
-                started[member.name] = self._wait_pid(output, member, offset, wait)
-                nodes_state[member.name] = {"started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+                launched[member] = (self._wait_pid(output, member, offset, wait), offset)
+            return launched
         finally:
             for _, proc, out, _ in launching:  # a failure above leaves no launcher behind
                 out.close()
                 if proc.poll() is None:
                     proc.kill()
-            state = self._cluster_state(dist, java_home, layout, ports, started, recorded, nodes_state)
-            self._write_state(state)  # written before health so a stuck cluster can still be stopped
-        pids = {started[m.name]: m for m in layout}
-        self._wait_healthy(state["url"], pids, began, nodes=count)
-        state["seconds_to_healthy"] = round(time.monotonic() - began, 1)
-        self._write_state(state)
-        return {**state, "reused": False}
+
+    def _await_members(
+        self, launched: dict[Member, tuple[int, int]], ports: dict[str, tuple[int, int]], began: float
+    ) -> list[Member]:
+        """Until every launched member answers on its own HTTP port (the cluster's health can be fine while
+        a member that joined still fails to bind HTTP). Returns the members that died because a port was
+        taken; any other death or the timeout is a NodeError."""
+        waiting, lost_port = dict(launched), []
+        while waiting and time.monotonic() - began < self.startup_timeout:
+            for member, (pid, offset) in list(waiting.items()):
+                if not pid_alive(pid):
+                    failure = self._startup_failure(member, offset) or ""
+                    if "BindHttpException" in failure or "BindTransportException" in failure:
+                        lost_port.append(member)
+                        del waiting[member]
+                        continue
+                    raise NodeError(
+                        f"OpenSearch {member.name} (pid {pid}) exited during start-up. Last log lines:\n"
+                        + (failure or self._log_tail(15, member))
+                    )
+                try:
+                    if requests.get(f"http://127.0.0.1:{ports[member.name][0]}", timeout=5).ok:
+                        del waiting[member]
+                except requests.RequestException:
+                    pass
+            if waiting:
+                time.sleep(0.5)
+        if waiting:
+            raise NodeError(
+                f"{', '.join(m.name for m in waiting)} did not answer on HTTP within {self.startup_timeout:.0f}s "
+                "(left running; `lightretriever node stop` ends them). Log tail:\n"
+                + "".join(self._log_tail(15, m) for m in waiting)
+            )
+        return lost_port
 
     def _member_pid(self, member: Member, dist: Path, recorded: int | None = None) -> int | None:
         """The member's live OpenSearch process: from its pid file (so an interrupted start is adopted, not
