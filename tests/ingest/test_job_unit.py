@@ -111,3 +111,57 @@ def test_alias_with_shards_refused(tmp_path):
     path.write_text('{"_id": "a", "text": "t"}\n')
     with pytest.raises(LightRetrieverError, match="--alias needs the whole corpus"):
         make_job(tmp_path, path, FakeClient("docs"), FakeEncoder(), index=None, alias="live", shard=Shard(0, 2))
+
+
+class _FreshIndices:
+    def __init__(self, client):
+        self.client = client
+
+    def exists(self, index):
+        return self.client.made
+
+    def create(self, index, body):
+        self.client.made = True
+
+    def get_mapping(self, index):
+        return {index: {"mappings": {"properties": {"dense": {"type": "knn_vector", "dimension": 8}}}}}
+
+    def refresh(self, index):
+        return {}
+
+
+class FailoverClient(FakeClient):
+    """A fresh index on a cluster that loses a node mid-way: OpenSearch retries some shard writes on the
+    promoted replica, which already holds them, and answers "updated" for documents written once."""
+
+    def __init__(self, retried_ids):
+        super().__init__("docs")
+        self.made = False
+        self.indices = _FreshIndices(self)
+        self.cluster = type("Cluster", (), {"health": staticmethod(lambda: {"number_of_data_nodes": 3})})()
+        self.retried_ids = set(retried_ids)
+
+    def bulk(self, body, index):
+        response = super().bulk(body, index)
+        for item in response["items"]:
+            if item["index"]["_id"] in self.retried_ids:
+                item["index"].update(status=200, result="updated")
+        return response
+
+
+def test_fresh_index_counts_distinct_ids_created_whatever_a_failover_answered(tmp_path):
+    path = tmp_path / "in.jsonl"
+    ids = [f"d{i}" for i in range(30)] + ["d3"]  # d3 twice in the source: one document
+    path.write_text("\n".join(json.dumps({"_id": i, "text": f"text {i}"}) for i in ids) + "\n")
+    client = FailoverClient(retried_ids={"d7", "d8", "d21"})
+    summary = make_job(tmp_path, path, client, FakeEncoder(), batch_size=4, bulk_docs=8).run()
+    assert summary.counts.indexed == 31 and summary.counts.created == 30 == len(client.docs["docs"])
+
+
+def test_existing_index_keeps_updated_apart(tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(json.dumps({"_id": f"d{i}", "text": f"text {i}"}) for i in range(10)) + "\n")
+    client = FakeClient("docs")  # the index exists: its documents may predate the job
+    client.docs["docs"]["d4"] = {}
+    summary = make_job(tmp_path, path, client, FakeEncoder()).run()
+    assert (summary.counts.created, summary.counts.indexed) == (9, 10)

@@ -4,10 +4,6 @@
 unacknowledged request) overwrites it instead of duplicating it. Items that OpenSearch rejects
 for a reason other than load (mapping conflicts, bad values) come back as failures for the
 dead-letter file; the writer never drops one silently.
-
-A request that failed as a whole (connection lost, a node killed) or an item that failed with a 5xx may
-still have been applied: its retry then finds the document there ("updated"). Such a document still
-counts as created, so `created` stays the number of distinct new ids that an alias swap verifies.
 """
 
 from __future__ import annotations
@@ -46,6 +42,7 @@ class BulkResult:
     updated: int = 0
     retried: int = 0
     failures: list[tuple[Action, str]] = field(default_factory=list)
+    written_ids: list[str] = field(default_factory=list)  # ids written, in the order OpenSearch acked them
 
 
 def _retryable(status: Any) -> bool:
@@ -132,14 +129,11 @@ class BulkWriter:
         result = BulkResult()
         pending = actions
         attempt = 0
-        maybe_applied: set[int] = set()  # id() of actions an earlier, failed attempt may have written
         while pending:
             retry: list[tuple[Action, str]] = []
             for chunk in self._chunks(pending):
                 response, resent = self._send(b"".join(lines for _, lines in chunk))
                 result.retried += resent * len(chunk)
-                if resent:
-                    maybe_applied.update(id(action) for action, _ in chunk)
                 items = response.get("items", [])
                 if len(items) != len(chunk):
                     raise BulkError(f"bulk response has {len(items)} items for {len(chunk)} documents")
@@ -148,13 +142,12 @@ class BulkWriter:
                     status = outcome.get("status", 0)
                     if 200 <= status < 300:
                         result.written += 1
-                        if outcome.get("result") == "created" or id(action) in maybe_applied:
+                        result.written_ids.append(action.doc_id)
+                        if outcome.get("result") == "created":
                             result.created += 1
                         else:
                             result.updated += 1
                     elif _retryable(status):
-                        if status != 429:  # 429: refused before it ran; a 5xx may come after the write
-                            maybe_applied.add(id(action))
                         retry.append((action, _item_reason(status, outcome.get("error"))))
                     else:
                         result.failures.append((action, _item_reason(status, outcome.get("error"))))

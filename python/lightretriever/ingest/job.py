@@ -7,6 +7,7 @@ most one request is sent but unacknowledged, and that is all a resumed run sends
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import queue
@@ -154,7 +155,11 @@ class IngestJob:
         resuming = saved is not None and saved.position > 0
         self.state = saved or ckpt.Checkpoint(identity=self._identity(index))
         start = self.state.position
-        ensure_index(self.client, index, self.dense_dim, resuming=resuming)
+        created_now = ensure_index(self.client, index, self.dense_dim, resuming=resuming)
+        # An index this run created held nothing before it: each distinct id written is a new document,
+        # whatever OpenSearch answered. Its "updated" is not to be trusted for that when a node fails: the
+        # coordinating node retries a shard's write on the promoted replica, which already has it.
+        self._written_digests: set[int] | None = set() if created_now and not resuming else None
         self.index = index
         self.writer = BulkWriter(
             self.client,
@@ -303,6 +308,14 @@ class IngestJob:
         except BaseException as exc:  # noqa: BLE001 - surfaced by the reader thread / run()
             self._error = exc
 
+    def _count_new(self, doc_ids: list[str]) -> int:
+        """How many of `doc_ids` this run had not written before (8-byte digests: ~70 bytes a document)."""
+        seen = self._written_digests
+        assert seen is not None
+        before = len(seen)
+        seen.update(int.from_bytes(hashlib.blake2b(i.encode(), digest_size=8).digest(), "little") for i in doc_ids)
+        return len(seen) - before
+
     def _commit(self, chunks: list[Chunk]) -> None:
         actions = [a for c in chunks for a in c.actions]
         began = time.perf_counter()
@@ -320,8 +333,11 @@ class IngestJob:
             ]
             counts.indexed = result.written
             counts.retried = result.retried
-            # Documents "updated" in a replayed request were created by the killed run.
-            counts.created = result.created + (result.updated if self._replay else 0)
+            if self._written_digests is not None:
+                counts.created = self._count_new(result.written_ids)
+            else:
+                # Documents "updated" in a replayed request were created by the killed run.
+                counts.created = result.created + (result.updated if self._replay else 0)
             self._replay = False
             self.docs_this_run += result.written
         rejections.sort(key=lambda r: r.position)
