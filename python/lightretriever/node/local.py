@@ -298,7 +298,8 @@ class LocalNode:
                 + " | ".join(output.strip().splitlines()[-8:])
                 + f" (log: {self.logs_dir})"
             )
-        pid = self._wait_pid(output, self.node, self._log_offset)
+        # On a loaded machine the JVM can take longer than 20 s to write its pid: wait as long as start-up may.
+        pid = self._wait_pid(output, self.node, self._log_offset, max(20.0, self.startup_timeout - (time.monotonic() - began)))
         url = f"http://127.0.0.1:{port}"
         state = {
             **self._describe(dist, java_home, url=url, pid=pid, port=port),
