@@ -5,9 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-import numpy as np
 import pytest
-from opensearchpy import helpers
 from opensearchpy.exceptions import NotFoundError, RequestError
 
 from lightretriever.bundle import Bundle
@@ -19,28 +17,13 @@ from lightretriever.plugin import MODELS_PATH, bundle_payload, delete_model, get
 from lightretriever.plugin.bench import PluginSystem
 from lightretriever.plugin.stats import encode_totals
 
+from .synthetic import index_synthetic
+
 pytestmark = pytest.mark.node
 
 
 def _index(client, name: str, dim: int, docs: int = 20, seed: int = 0) -> None:
-    client.indices.create(index=name, body={
-        "settings": {"index": {"knn": True, "number_of_shards": 1, "number_of_replicas": 0}},
-        "mappings": {"properties": {
-            "dense": {"type": "knn_vector", "dimension": dim, "method": {"name": "hnsw", "engine": "lucene", "space_type": "innerproduct"}},
-            "sparse": {"type": "rank_features"}, "title": {"type": "text"}, "text": {"type": "text"},
-            "doc_id": {"type": "keyword"}, "metadata": {"properties": {"group": {"type": "keyword"}}}}}})
-    rng = np.random.default_rng(seed)
-    words = ["cancer", "protein", "cell", "gene", "mouse", "tumor", "growth", "receptor"]
-    actions = []
-    for i in range(docs):
-        v = rng.standard_normal(dim).astype(np.float32)
-        v /= np.linalg.norm(v)
-        actions.append({"_index": name, "_id": f"d{i}", "_source": {
-            "doc_id": f"d{i}", "title": f"doc {i}", "text": " ".join(rng.choice(words, 6)), "dense": v.tolist(),
-            # MiniLM ids of the words above, with random positive weights
-            "sparse": {str(t): float(rng.random() + 0.1) for t in rng.choice([4456, 5250, 3526, 4962, 8000, 13656, 3930, 10769], 3)},
-            "metadata": {"group": "a" if i % 2 else "b"}}})
-    helpers.bulk(client, actions, refresh=True)
+    index_synthetic(client, name, dim, docs, seed)
 
 
 def test_put_get_delete_roundtrip(plugin_node, synthetic_bundle, unique_index):
