@@ -3,6 +3,7 @@ package org.lightretriever.opensearch;
 import java.util.Collection;
 import java.util.List;
 import java.util.function.Supplier;
+import org.lightretriever.opensearch.cluster.NodesAction;
 import org.lightretriever.opensearch.query.FusedHitsQueryBuilder;
 import org.lightretriever.opensearch.query.LightRetrieverQueryBuilder;
 import org.lightretriever.opensearch.query.SystemScoresFetchSubPhase;
@@ -11,6 +12,7 @@ import org.lightretriever.opensearch.registry.RestModelAction;
 import org.lightretriever.opensearch.search.SearchTaskFilter;
 import org.lightretriever.opensearch.stats.EncodeStats;
 import org.lightretriever.opensearch.stats.RestStatsAction;
+import org.opensearch.action.ActionRequest;
 import org.opensearch.action.support.ActionFilter;
 import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
 import org.opensearch.cluster.node.DiscoveryNodes;
@@ -19,6 +21,7 @@ import org.opensearch.common.settings.ClusterSettings;
 import org.opensearch.common.settings.IndexScopedSettings;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.common.settings.SettingsFilter;
+import org.opensearch.core.action.ActionResponse;
 import org.opensearch.core.common.io.stream.NamedWriteableRegistry;
 import org.opensearch.core.xcontent.NamedXContentRegistry;
 import org.opensearch.env.Environment;
@@ -83,6 +86,11 @@ public class LightRetrieverPlugin extends Plugin implements SearchPlugin, Action
     }
 
     @Override
+    public List<ActionHandler<? extends ActionRequest, ? extends ActionResponse>> getActions() {
+        return List.of(new ActionHandler<>(NodesAction.INSTANCE, NodesAction.Transport.class));
+    }
+
+    @Override
     public List<ActionFilter> getActionFilters() {
         return List.of(new SearchTaskFilter(() -> services.threadPool().getThreadContext(),
             () -> services.clusterService().localNode().getId()));
@@ -92,7 +100,7 @@ public class LightRetrieverPlugin extends Plugin implements SearchPlugin, Action
     public List<RestHandler> getRestHandlers(Settings settings, RestController restController, ClusterSettings clusterSettings,
                                              IndexScopedSettings indexScopedSettings, SettingsFilter settingsFilter,
                                              IndexNameExpressionResolver indexNameExpressionResolver, Supplier<DiscoveryNodes> nodesInCluster) {
-        return List.of(new RestModelAction(STORE), new RestStatsAction(ENCODE_STATS));
+        return List.of(new RestModelAction(STORE), new RestStatsAction());
     }
 
     @Override
