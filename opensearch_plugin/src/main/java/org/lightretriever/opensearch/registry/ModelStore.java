@@ -15,6 +15,7 @@ import org.opensearch.ResourceNotFoundException;
 import org.opensearch.action.FailedNodeException;
 import org.opensearch.action.admin.indices.create.CreateIndexRequest;
 import org.opensearch.action.bulk.BulkRequest;
+import org.opensearch.action.support.ContextPreservingActionListener;
 import org.opensearch.action.delete.DeleteRequest;
 import org.opensearch.action.get.GetRequest;
 import org.opensearch.action.get.GetResponse;
@@ -70,7 +71,8 @@ public final class ModelStore {
     }
 
     /** PUT with the files inline: validate the whole bundle (checksums, tokenizer, table, fusion model), store, publish. */
-    public void put(Client client, String name, Map<String, Object> manifest, Map<String, byte[]> files, ActionListener<Map<String, Object>> listener) {
+    public void put(Client client, String name, Map<String, Object> manifest, Map<String, byte[]> files, ActionListener<Map<String, Object>> callerListener) {
+        ActionListener<Map<String, Object>> listener = inCallerContext(client, callerListener);
         LightModel model = LightModel.build(checkName(name), manifest, files); // IllegalArgumentException -> 400
         String upload = UUID.randomUUID().toString();
         BulkRequest bulk = new BulkRequest().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
@@ -89,7 +91,8 @@ public final class ModelStore {
 
     /** One chunk of a large bundle (upload id chosen by the client); the PUT that names the upload verifies and publishes. */
     public void putChunk(Client client, String name, String upload, String path, int seq, byte[] data,
-                         ActionListener<Map<String, Object>> listener) {
+                         ActionListener<Map<String, Object>> callerListener) {
+        ActionListener<Map<String, Object>> listener = inCallerContext(client, callerListener);
         checkName(name);
         checkUpload(upload);
         if (path == null || path.isEmpty() || seq < 0) {
@@ -109,7 +112,8 @@ public final class ModelStore {
 
     /** PUT naming an upload: read its chunks, verify the assembled files against the manifest's sha256s, publish. */
     public void commitUpload(Client client, String name, Map<String, Object> manifest, String upload, Map<String, Integer> chunks,
-                             ActionListener<Map<String, Object>> listener) {
+                             ActionListener<Map<String, Object>> callerListener) {
+        ActionListener<Map<String, Object>> listener = inCallerContext(client, callerListener);
         checkName(name);
         checkUpload(upload);
         Map<String, Object> fileInfo = new LinkedHashMap<>();
@@ -179,7 +183,8 @@ public final class ModelStore {
     }
 
     /** The stored descriptor (manifest and file checksums, not the file bytes). */
-    public void describe(Client client, String name, ActionListener<Map<String, Object>> listener) {
+    public void describe(Client client, String name, ActionListener<Map<String, Object>> callerListener) {
+        ActionListener<Map<String, Object>> listener = inCallerContext(client, callerListener);
         readDescriptor(client, checkName(name), ActionListener.wrap(descriptor -> {
             if (descriptor == null) {
                 listener.onFailure(new ResourceNotFoundException("lightretriever model [" + name + "] not found"));
@@ -191,7 +196,8 @@ public final class ModelStore {
         }, listener::onFailure));
     }
 
-    public void delete(Client client, String name, ActionListener<Map<String, Object>> listener) {
+    public void delete(Client client, String name, ActionListener<Map<String, Object>> callerListener) {
+        ActionListener<Map<String, Object>> listener = inCallerContext(client, callerListener);
         readDescriptor(client, checkName(name), ActionListener.wrap(descriptor -> {
             if (descriptor == null) {
                 cache.remove(name);
@@ -217,7 +223,8 @@ public final class ModelStore {
     }
 
     /** Cached model, or loaded from the system index and verified (unknown model: IllegalArgumentException). */
-    public void load(Client client, String name, ActionListener<LightModel> listener) {
+    public void load(Client client, String name, ActionListener<LightModel> callerListener) {
+        ActionListener<LightModel> listener = inCallerContext(client, callerListener);
         LightModel hit = cache.get(name);
         if (hit != null) {
             listener.onResponse(hit);
@@ -281,6 +288,14 @@ public final class ModelStore {
                 listener.onFailure(e);
             }
         })));
+    }
+
+    /**
+     * The caller's listener, called back in the caller's thread context: the system-index calls run in a stashed
+     * (system) context, and a search that continues after loading a model must go on as its user, with its headers.
+     */
+    private static <T> ActionListener<T> inCallerContext(Client client, ActionListener<T> listener) {
+        return new ContextPreservingActionListener<>(client.threadPool().getThreadContext().newRestorableContext(false), listener);
     }
 
     /** Runs a client call with the system context (the system index is ours, not the caller's). */
