@@ -9,9 +9,10 @@ WORDS = ["cancer", "protein", "cell", "gene", "mouse", "tumor", "growth", "recep
 WORD_IDS = [4456, 5250, 3526, 4962, 8000, 13656, 3930, 10769]  # MiniLM ids of WORDS
 
 
-def index_synthetic(client, name: str, dim: int, docs: int = 20, seed: int = 0, shards: int = 1) -> None:
+def index_synthetic(client, name: str, dim: int, docs: int = 20, seed: int = 0, shards: int = 1, replicas: int = 0,
+                    **settings) -> None:
     client.indices.create(index=name, body={
-        "settings": {"index": {"knn": True, "number_of_shards": shards, "number_of_replicas": 0}},
+        "settings": {"index": {"knn": True, "number_of_shards": shards, "number_of_replicas": replicas, **settings}},
         "mappings": {"properties": {
             "dense": {"type": "knn_vector", "dimension": dim, "method": {"name": "hnsw", "engine": "lucene", "space_type": "innerproduct"}},
             "sparse": {"type": "rank_features"}, "title": {"type": "text"}, "text": {"type": "text"},
