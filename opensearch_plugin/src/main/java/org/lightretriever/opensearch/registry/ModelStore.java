@@ -244,13 +244,35 @@ public final class ModelStore {
         }, listener::onFailure));
     }
 
-    /** The files of one stored version, assembled from their chunks ({path: {"chunks": n, ...}}). */
+    /**
+     * The files of one stored version, assembled from their chunks ({path: {"chunks": n, ...}}). Chunks are read a
+     * few at a time, so a large bundle (a Gemma table: ~335 MB, ~450 MB as base64) never sits in one response.
+     */
     private static void readFiles(Client client, String name, String upload, Map<String, Object> fileInfo,
                                   ActionListener<Map<String, byte[]>> listener) {
+        List<String> ids = chunkIds(name, upload, fileInfo);
+        Map<String, List<byte[]>> parts = new LinkedHashMap<>();
+        readChunks(client, name, ids, 0, parts, ActionListener.wrap(done -> {
+            Map<String, byte[]> files = new HashMap<>();
+            for (Map.Entry<String, List<byte[]>> e : parts.entrySet()) {
+                files.put(e.getKey(), concat(e.getValue()));
+                e.setValue(List.of()); // let the chunk copies go before the next file is assembled
+            }
+            listener.onResponse(files);
+        }, listener::onFailure));
+    }
+
+    private static final int CHUNKS_PER_READ = 4;
+
+    private static void readChunks(Client client, String name, List<String> ids, int from, Map<String, List<byte[]>> parts,
+                                   ActionListener<Void> listener) {
+        if (from >= ids.size()) {
+            listener.onResponse(null);
+            return;
+        }
         MultiGetRequest mget = new MultiGetRequest().realtime(true);
-        chunkIds(name, upload, fileInfo).forEach(id -> mget.add(INDEX, id));
+        ids.subList(from, Math.min(ids.size(), from + CHUNKS_PER_READ)).forEach(id -> mget.add(INDEX, id));
         execute(client, c -> c.multiGet(mget, ActionListener.wrap(response -> {
-            Map<String, List<byte[]>> parts = new LinkedHashMap<>();
             for (MultiGetItemResponse item : response.getResponses()) {
                 if (item.isFailed() || !item.getResponse().isExists()) {
                     throw new IllegalArgumentException("model [" + name + "]: stored chunk " + item.getId() + " is missing");
@@ -258,9 +280,7 @@ public final class ModelStore {
                 Map<String, Object> src = item.getResponse().getSourceAsMap();
                 parts.computeIfAbsent((String) src.get("path"), p -> new ArrayList<>()).add(Base64.getDecoder().decode((String) src.get("data")));
             }
-            Map<String, byte[]> files = new HashMap<>();
-            parts.forEach((path, chunks) -> files.put(path, concat(chunks)));
-            listener.onResponse(files);
+            readChunks(client, name, ids, from + CHUNKS_PER_READ, parts, listener);
         }, listener::onFailure)));
     }
 
