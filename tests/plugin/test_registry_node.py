@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import pytest
 from opensearchpy.exceptions import NotFoundError, RequestError
@@ -183,8 +184,19 @@ def test_chunked_upload_is_verified_at_the_end_and_serves_queries(plugin_node, s
                 "manifest": payload["manifest"], "upload": upload, "chunks": {p: 1 for p in payload["files"]}})
         assert "token_table.safetensors has sha256" in json.dumps(info.value.info)
         assert search(plugin_node, index, model, "cancer cell", k=5)  # the published version still serves
+        # DELETE removes every chunk of the model, the refused upload's too (after answering: poll)
+        assert delete_model(plugin_node, model)
+        deadline = time.monotonic() + 30
+        while _stored_docs(plugin_node, model) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert _stored_docs(plugin_node, model) == 0
     finally:
         delete_model(plugin_node, model)
+
+
+def _stored_docs(client, model: str) -> int:
+    client.indices.refresh(index=".lightretriever-models")
+    return client.count(index=".lightretriever-models", body={"query": {"term": {"model": model}}})["count"]
 
 
 def test_stats_sum_the_nodes_with_a_per_node_breakdown(plugin_node, synthetic_bundle, unique_index):

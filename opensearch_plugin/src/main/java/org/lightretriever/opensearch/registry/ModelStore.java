@@ -14,7 +14,10 @@ import org.lightretriever.opensearch.cluster.NodesAction;
 import org.opensearch.ResourceNotFoundException;
 import org.opensearch.action.FailedNodeException;
 import org.opensearch.action.admin.indices.create.CreateIndexRequest;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 import org.opensearch.action.bulk.BulkRequest;
+import org.opensearch.action.search.SearchRequest;
 import org.opensearch.action.support.ContextPreservingActionListener;
 import org.opensearch.action.delete.DeleteRequest;
 import org.opensearch.action.get.GetRequest;
@@ -28,6 +31,10 @@ import org.opensearch.common.util.concurrent.ThreadContext;
 import org.opensearch.common.xcontent.XContentType;
 import org.opensearch.core.action.ActionListener;
 import org.opensearch.index.IndexNotFoundException;
+import org.opensearch.index.query.BoolQueryBuilder;
+import org.opensearch.index.query.QueryBuilders;
+import org.opensearch.search.SearchHit;
+import org.opensearch.search.builder.SearchSourceBuilder;
 import org.opensearch.transport.client.Client;
 
 /**
@@ -37,6 +44,7 @@ import org.opensearch.transport.client.Client;
  * or DELETE tells every node to drop its copy ({@link NodesAction}), so every node's next query loads the new one.
  */
 public final class ModelStore {
+    private static final Logger LOGGER = LogManager.getLogger(ModelStore.class);
     public static final String INDEX = ".lightretriever-models";
     static final int CHUNK_BYTES = 1 << 20;
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,99}");
@@ -157,6 +165,7 @@ public final class ModelStore {
                 evictEverywhere(client, version.name(), ActionListener.wrap(failedNodes -> {
                     cache.put(version.name(), version.model());
                     listener.onResponse(stored(version, failedNodes));
+                    dropOtherUploads(client, version.name(), version.upload());
                 }, listener::onFailure));
             }, listener::onFailure)));
         }, listener::onFailure));
@@ -173,6 +182,30 @@ public final class ModelStore {
             out.put("nodes_not_refreshed", failedNodes);
         }
         return out;
+    }
+
+    /**
+     * Best effort, after answering: delete the chunks of this model's other uploads (abandoned or superseded ones;
+     * `keep` null: all). One upload per model name at a time: a commit deletes what a concurrent upload sent.
+     */
+    private static void dropOtherUploads(Client client, String name, String keep) {
+        // by id, not by the `upload` field: a system index created by an older version of the plugin does not map it
+        String kept = keep == null ? null : name + "/" + keep + "/";
+        BoolQueryBuilder query = QueryBuilders.boolQuery().filter(QueryBuilders.termQuery("model", name))
+            .filter(QueryBuilders.termQuery("kind", "chunk"));
+        SearchRequest search = new SearchRequest(INDEX).source(new SearchSourceBuilder().query(query).size(10_000).fetchSource(false));
+        execute(client, c -> c.search(search, ActionListener.wrap(response -> {
+            BulkRequest bulk = new BulkRequest();
+            for (SearchHit hit : response.getHits().getHits()) {
+                if (kept == null || !hit.getId().startsWith(kept)) {
+                    bulk.add(new DeleteRequest(INDEX, hit.getId()));
+                }
+            }
+            if (bulk.numberOfActions() == 0) {
+                return;
+            }
+            c.bulk(bulk, ActionListener.wrap(r -> {}, e -> LOGGER.warn("lightretriever model [" + name + "]: could not delete old chunks", e)));
+        }, e -> LOGGER.warn("lightretriever model [" + name + "]: could not list old chunks", e))));
     }
 
     /** Every node drops its cached copy; answers the nodes that could not be told (they keep the old copy). */
@@ -201,6 +234,7 @@ public final class ModelStore {
         readDescriptor(client, checkName(name), ActionListener.wrap(descriptor -> {
             if (descriptor == null) {
                 cache.remove(name);
+                dropOtherUploads(client, name, null); // chunks of uploads never committed
                 listener.onFailure(new ResourceNotFoundException("lightretriever model [" + name + "] not found"));
                 return;
             }
@@ -211,6 +245,7 @@ public final class ModelStore {
             bulk.add(new DeleteRequest(INDEX, name));
             execute(client, c -> c.bulk(bulk, ActionListener.wrap(r -> evictEverywhere(client, name, ActionListener.wrap(failedNodes -> {
                 cache.remove(name);
+                dropOtherUploads(client, name, null);
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("acknowledged", true);
                 out.put("name", name);
