@@ -72,8 +72,10 @@ def _client_kwargs(
     """TLS certificates are verified unless verify_certs=False; ca_certs names a CA bundle for private CAs.
     http_compress=None: gzip for a remote cluster, none for a node on this machine (see wants_gzip)."""
     url, url_user, url_password = split_credentials(resolve_url(url))
-    if not logging.getLogger("opensearch").level:  # one INFO line per request drowns the CLI's own output
-        logging.getLogger("opensearch").setLevel(logging.WARNING)
+    if not logging.getLogger("opensearch").level:
+        # One INFO line per request drowns the CLI's own output, and a failed request logs a WARNING with the
+        # whole traceback before the exception that says the same reaches the caller.
+        logging.getLogger("opensearch").setLevel(logging.ERROR)
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise NodeError(f"OpenSearch URL {url!r} is not http(s)://host[:port]")
