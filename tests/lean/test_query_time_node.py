@@ -34,6 +34,9 @@ def test_query_time_modules_import_no_torch():
     assert json.loads(run.stdout) == []
     if os.environ.get("LIGHTRETRIEVER_LEAN_VENV") == "1":  # .ci/run's base-only venv
         assert [m for m in HEAVY if importlib.util.find_spec(m) is not None] == []
+        import lightretriever  # the installed package, not the clone's python/
+
+        assert "site-packages" in lightretriever.__file__, lightretriever.__file__
 
 
 def test_a_command_that_needs_torch_names_the_extra(tmp_path):
@@ -49,6 +52,7 @@ def test_a_command_that_needs_torch_names_the_extra(tmp_path):
     )
 
 
+@pytest.mark.node
 def test_retriever_finds_each_document_with_every_system_and_fusion(lean_bundle, lean_index, os_client):
     from lightretriever.bundle import Bundle
     from lightretriever.retriever import Retriever
@@ -65,6 +69,7 @@ def test_retriever_finds_each_document_with_every_system_and_fusion(lean_bundle,
             assert result.ids()[0] == doc_id, (fusion, doc_id)
 
 
+@pytest.mark.node
 def test_async_retriever_agrees_with_retriever(lean_bundle, lean_index, os_client):
     from lightretriever.bundle import Bundle
     from lightretriever.client import get_async_client
@@ -89,6 +94,7 @@ def test_async_retriever_agrees_with_retriever(lean_bundle, lean_index, os_clien
         assert [h.score for h in got[key]] == pytest.approx([h.score for h in hits]), key
 
 
+@pytest.mark.node
 def test_dsl_cli_body_runs_on_the_node(lean_bundle, lean_index, opensearch_url):
     """What `lightretriever dsl` prints for an app in another language is a working _msearch request."""
     for doc_id, text in DOCS.items():
@@ -104,6 +110,7 @@ def test_dsl_cli_body_runs_on_the_node(lean_bundle, lean_index, opensearch_url):
         assert all(a["hits"]["hits"][0]["fields"]["doc_id"] == [doc_id] for a in answers), (doc_id, answers)
 
 
+@pytest.mark.node
 def test_plugin_client_upload_and_search_match_the_retriever(lean_bundle, lean_index, os_client):
     from lightretriever.bundle import Bundle
     from lightretriever.plugin import delete_model, search, upload_bundle
