@@ -84,7 +84,24 @@ def secure_front(os_client) -> SecureFront:
     settings = dict(
         line.split("=", 1) for line in (home / "secure" / "credentials.env").read_text().splitlines() if "=" in line
     )
-    assert settings["LIGHTRETRIEVER_OPENSEARCH_PASSWORD"] not in started.stdout + started.stderr
+    password = settings["LIGHTRETRIEVER_OPENSEARCH_PASSWORD"]
+    assert password not in started.stdout + started.stderr
+    master = int((home / "secure" / "nginx.pid").read_text())
+    for pid in (master, *children(master)):  # what `ps` shows of the processes `node start --secure` left running
+        assert password not in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     yield SecureFront(url, settings["LIGHTRETRIEVER_OPENSEARCH_USER"], settings["LIGHTRETRIEVER_OPENSEARCH_PASSWORD"],
                       settings["LIGHTRETRIEVER_OPENSEARCH_CA_CERTS"], home / "secure", home / "node" / "logs")
     SecureProxy(home).stop()
+
+
+def children(pid: int) -> list[int]:
+    """Pids whose parent is `pid` (field 4 of /proc/<pid>/stat)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(") ", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import DOCS, QUERIES, SecureFront, run_cli
+from .conftest import DOCS, QUERIES, SecureFront, children, run_cli
 
 pytestmark = pytest.mark.node
 
@@ -265,15 +265,3 @@ def test_sharded_workers_get_the_password_from_the_environment(secure_front, os_
         assert os_client.count(index=index)["count"] == 40
     finally:
         os_client.indices.delete(index=f"{index}*", ignore_unavailable=True)
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(") ", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:  # field 4 of /proc/<pid>/stat: the parent pid
-            found.append(int(stat.parent.name))
-    return found
