@@ -197,7 +197,8 @@ def access_error(exc: BaseException) -> AccessError | None:
             "OpenSearch answered 401 Unauthorized: the user name or password is missing or wrong "
             f"(--user/--password, or ${USER_ENV}/${PASSWORD_ENV})"
         )
-    if isinstance(exc, TransportError) and exc.status_code == 403:
+    if isinstance(exc, TransportError) and exc.status_code == 403 and _error_type(exc) in (None, "security_exception"):
+        # the security plugin's refusal, or a proxy's; not an index block (cluster_block_exception is a 403 too)
         from lightretriever.plugin.errors import reason
 
         return AccessError(
@@ -205,6 +206,11 @@ def access_error(exc: BaseException) -> AccessError | None:
             "docs/security.md lists the roles each command needs"
         )
     return None
+
+
+def _error_type(exc) -> str | None:
+    error = exc.info.get("error") if isinstance(exc.info, dict) else None
+    return error.get("type") if isinstance(error, dict) else None
 
 
 def _chain(exc: BaseException | None):

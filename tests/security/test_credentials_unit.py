@@ -21,7 +21,12 @@ def test_secret_free_command_moves_credentials_to_the_environment():
 def test_access_errors_name_the_cause_not_the_credentials():
     import ssl
 
-    from opensearchpy.exceptions import AuthenticationException, SSLError, TransportError
+    from opensearchpy.exceptions import (
+        AuthenticationException,
+        AuthorizationException,
+        SSLError,
+        TransportError,
+    )
 
     from lightretriever.client import access_error
     from lightretriever.errors import AccessError
@@ -32,6 +37,10 @@ def test_access_errors_name_the_cause_not_the_credentials():
     assert isinstance(tls, AccessError) and "(self-signed certificate in certificate chain)" in str(tls)
     assert "401 Unauthorized" in str(access_error(AuthenticationException(401, "<html>nginx</html>")))
     assert access_error(TransportError(500, "boom")) is None
+    denied = {"error": {"type": "security_exception", "reason": "no permissions for [indices:data/write/bulk]"}}
+    assert "403 Forbidden" in str(access_error(AuthorizationException(403, "security_exception", denied)))
+    blocked = {"error": {"type": "cluster_block_exception", "reason": "index [x] blocked by: [FORBIDDEN/8/index write]"}}
+    assert access_error(AuthorizationException(403, "cluster_block_exception", blocked)) is None
     assert access_error(ValueError("x")) is None
 
 
