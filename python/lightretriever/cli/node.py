@@ -28,6 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     start.add_argument("--heap", default="1g", help="JVM heap, e.g. 1g or 512m (default 1g)")
     start.add_argument("--port", type=int, help="HTTP port (default: the last one, 9200, or any free port)")
     start.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for yellow health")
+    start.add_argument(
+        "--secure",
+        action="store_true",
+        help="also put nginx in front of the node: TLS (a throw-away CA) and basic auth, on 127.0.0.1; "
+        "prints the https URL last, the password is in <home>/secure/credentials.env (docs/security.md)",
+    )
+    start.add_argument("--secure-port", type=int, help="HTTPS port of --secure (default: any free port)")
     start.set_defaults(func=_start)
 
     stop = actions.add_parser("stop", help="stop the node this home started")
@@ -60,7 +67,16 @@ def _start(args: argparse.Namespace) -> int:
             f"OpenSearch {state['version']} healthy at {state['url']} after {state['seconds_to_healthy']:.1f}s "
             f"(pid {state['pid']})"
         )
-    print(state["url"])
+    if not args.secure:
+        print(state["url"])
+        return 0
+    front = node.start_secure(args.secure_port)
+    print(
+        f"TLS + basic auth (nginx) at {front['url']} in front of {state['url']}: user {front['user']}, "
+        f"CA {front['ca_certs']}; the password and every setting are in {front['credentials_file']} "
+        f"(set -a; . {front['credentials_file']}; set +a)"
+    )
+    print(front["url"])
     return 0
 
 
