@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.node, pytest.mark.cluster]
 
 QUERIES = [f"{a} {b}" for a in WORDS for b in WORDS if a < b]
 DEPTH = 12
+CLUSTER_NODES = 3  # tests/cluster/conftest.py (issue 13's cluster helper) starts and checks them
 SAME_COPIES = {"replication.type": "SEGMENT"}
 
 
