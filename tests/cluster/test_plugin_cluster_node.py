@@ -22,8 +22,6 @@ from lightretriever.plugin import delete_model, search, upload_bundle
 from lightretriever.plugin.parity import compare
 from lightretriever.retriever import Retriever
 
-from .conftest import CLUSTER_NODES
-
 pytestmark = [pytest.mark.node, pytest.mark.cluster]
 
 QUERIES = [f"{a} {b}" for a in WORDS for b in WORDS if a < b]
