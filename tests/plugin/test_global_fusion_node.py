@@ -129,3 +129,46 @@ def test_per_shard_evaluation_of_a_multi_shard_index_is_refused(plugin_node, sha
     with pytest.raises(TransportError) as info:
         plugin_node.explain(index=sharded["index"], id="d1", body={"query": clause})
     assert "global fusion runs on the coordinating node" in json.dumps(info.value.info)
+
+
+def test_cancelling_the_search_cancels_its_sub_searches(plugin_node, synthetic_bundle, unique_index):
+    """The sub-searches run as child tasks of the search; a slow script filter keeps them running long enough."""
+    import threading
+    import time
+
+    index = unique_index()
+    index_synthetic(plugin_node, index, 8, docs=600, seed=1, shards=2)
+    model = upload_bundle(plugin_node, synthetic_bundle, unique_index(), force=True)["name"]
+    slow = {"script": {"script": {"source": "long x = 0; for (int i = 0; i < 900000; ++i) { x += i; } return x > -1;"}}}
+    body = request_body("cancer tumor growth", model, 20, 10, "rrf", filter=slow)
+    outcome: dict = {}
+
+    def run():
+        started = time.monotonic()
+        try:
+            outcome["response"] = plugin_node.search(index=index, body=body, params={"request_timeout": 120})
+        except TransportError as exc:
+            outcome["error"] = json.dumps(exc.info)
+        outcome["seconds"] = time.monotonic() - started
+
+    try:
+        thread = threading.Thread(target=run)
+        thread.start()
+        search_task = child = None
+        deadline = time.monotonic() + 30
+        while child is None and time.monotonic() < deadline and thread.is_alive():
+            tasks = plugin_node.tasks.list(params={"actions": "indices:data/read/*", "detailed": "true"})
+            running = {tid: t for node in tasks["nodes"].values() for tid, t in node["tasks"].items()}
+            for tid, task in running.items():
+                parent = running.get(task.get("parent_task_id", ""))
+                if task["action"] == "indices:data/read/msearch" and parent and parent["action"] == "indices:data/read/search":
+                    search_task, child = task["parent_task_id"], tid
+            time.sleep(0.05)
+        assert child is not None, f"no _msearch ran as a child of the search (it took {outcome.get('seconds', -1):.1f} s)"
+        plugin_node.tasks.cancel(task_id=search_task)
+        thread.join(60)
+        assert "error" in outcome and "cancel" in outcome["error"].lower(), outcome
+        remaining = plugin_node.tasks.list(params={"actions": "indices:data/read/*"})
+        assert all(child not in node["tasks"] for node in remaining["nodes"].values())
+    finally:
+        delete_model(plugin_node, model)
