@@ -57,6 +57,7 @@ public final class ModelStore {
           "updated": {"type": "date", "format": "epoch_millis"}}}""";
 
     private final Map<String, LightModel> cache = new ConcurrentHashMap<>();
+    private final Map<String, Long> generations = new ConcurrentHashMap<>(); // evictions per name
 
     public static String checkName(String name) {
         if (name == null || !NAME.matcher(name).matches()) {
@@ -71,7 +72,12 @@ public final class ModelStore {
 
     /** Drops a model from this node's cache (its next use loads the stored version). */
     public void evict(String name) {
+        generations.merge(name, 1L, Long::sum); // a load under way read the old version: it must not cache it
         cache.remove(name);
+    }
+
+    private long generation(String name) {
+        return generations.getOrDefault(name, 0L);
     }
 
     public List<String> loadedNames() {
@@ -265,6 +271,7 @@ public final class ModelStore {
             listener.onResponse(hit);
             return;
         }
+        long generation = generation(name);
         readDescriptor(client, name, ActionListener.wrap(descriptor -> {
             if (descriptor == null) {
                 throw new IllegalArgumentException("unknown lightretriever model [" + name + "]: upload it with PUT _plugins/lightretriever/models/" + name);
@@ -273,7 +280,9 @@ public final class ModelStore {
                 @SuppressWarnings("unchecked")
                 Map<String, Object> manifest = (Map<String, Object>) descriptor.get("manifest");
                 LightModel model = LightModel.build(name, manifest, files); // checksums verified on load
-                cache.put(name, model);
+                if (generation(name) == generation) { // else a PUT or DELETE came meanwhile: serve this query, keep nothing
+                    cache.put(name, model);
+                }
                 listener.onResponse(model);
             }, listener::onFailure));
         }, listener::onFailure));
