@@ -55,8 +55,8 @@ fi
 # The project itself, editable from this clone (a reused venv may point at another clone).
 if [[ "$("$VENV/bin/python" -c 'import lightretriever, os; print(os.path.dirname(lightretriever.__file__))' 2>/dev/null)" \
       != "$ROOT/python/lightretriever" ]]; then
-  say "installing the project from $ROOT (extras models,dev) ..."
-  quiet "${PIP[@]}" install --no-deps -e "$ROOT[models,dev]"
+  say "installing the project from $ROOT (extra all: encode, eval, train, node, models, dev) ..."
+  quiet "${PIP[@]}" install --no-deps -e "$ROOT[all]"
 fi
 quiet "${PIP[@]}" check
 touch "$VENV/.complete"

@@ -20,10 +20,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, required=True)
     parser.add_argument("ingest_args", nargs=argparse.REMAINDER, help="after --: `lightretriever ingest` options")
     args = parser.parse_args(argv)
-    rest = [a for a in args.ingest_args if a != "--"]
+    from lightretriever.client import secret_free_command
+
+    # A password (--password, or inside an --opensearch URL) reaches the workers through their environment:
+    # `ps` shows every user the command lines.
+    rest, env = secret_free_command([a for a in args.ingest_args if a != "--"])
     procs = [
         subprocess.Popen([*CLI, "ingest", *rest,
-                          "--shard", f"{i}/{args.workers}", "--no-progress"])
+                          "--shard", f"{i}/{args.workers}", "--no-progress"], env=env)
         for i in range(args.workers)
     ]
     codes = [p.wait() for p in procs]

@@ -9,6 +9,10 @@ class NodeError(LightRetrieverError):
     """The local OpenSearch node could not be fetched, configured, started or reached."""
 
 
+class AccessError(NodeError):
+    """The cluster was reached but refused the connection or request: TLS trust, credentials, permissions."""
+
+
 class MappingError(LightRetrieverError):
     """An index does not match what the model needs (dimension, field types)."""
 

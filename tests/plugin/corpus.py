@@ -84,8 +84,8 @@ def _encode(bundle_dir: Path, records: list[dict], out: Path) -> None:
     (out / "done").write_text("ok\n")
 
 
-def index_corpus(client, index: str, encoded: Path, dense_dim: int) -> int:
-    """Create `index` (design.md mapping, 1 shard) and bulk-load the encoded corpus; returns the doc count."""
+def index_corpus(client, index: str, encoded: Path, dense_dim: int, shards: int = 1) -> int:
+    """Create `index` (design.md mapping, `shards` primaries) and bulk-load the encoded corpus; returns the doc count."""
     from opensearchpy import helpers
 
     try:
@@ -93,10 +93,10 @@ def index_corpus(client, index: str, encoded: Path, dense_dim: int) -> int:
     except ModuleNotFoundError:
         create_index = None
     if create_index is not None:
-        create_index(client, index, dense_dim)
+        create_index(client, index, dense_dim, shards=shards)
     else:  # the foundation's mappings module is not there yet: the same fields, inline
         client.indices.create(index=index, body={
-            "settings": {"index": {"knn": True, "number_of_shards": 1, "number_of_replicas": 0}},
+            "settings": {"index": {"knn": True, "number_of_shards": shards, "number_of_replicas": 0}},
             "mappings": {"properties": {
                 "dense": {"type": "knn_vector", "dimension": dense_dim,
                           "method": {"name": "hnsw", "engine": "lucene", "space_type": "innerproduct"}},

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
-import numpy as np
 import pytest
-from opensearchpy import helpers
 from opensearchpy.exceptions import NotFoundError, RequestError
 
 from lightretriever.bundle import Bundle
@@ -18,29 +17,15 @@ from lightretriever.evaluate.systems import EvalContext
 from lightretriever.plugin import MODELS_PATH, bundle_payload, delete_model, get_model, search, upload_bundle
 from lightretriever.plugin.bench import PluginSystem
 from lightretriever.plugin.stats import encode_totals
+from lightretriever.retriever import Retriever
+
+from .synthetic import index_synthetic
 
 pytestmark = pytest.mark.node
 
 
 def _index(client, name: str, dim: int, docs: int = 20, seed: int = 0) -> None:
-    client.indices.create(index=name, body={
-        "settings": {"index": {"knn": True, "number_of_shards": 1, "number_of_replicas": 0}},
-        "mappings": {"properties": {
-            "dense": {"type": "knn_vector", "dimension": dim, "method": {"name": "hnsw", "engine": "lucene", "space_type": "innerproduct"}},
-            "sparse": {"type": "rank_features"}, "title": {"type": "text"}, "text": {"type": "text"},
-            "doc_id": {"type": "keyword"}, "metadata": {"properties": {"group": {"type": "keyword"}}}}}})
-    rng = np.random.default_rng(seed)
-    words = ["cancer", "protein", "cell", "gene", "mouse", "tumor", "growth", "receptor"]
-    actions = []
-    for i in range(docs):
-        v = rng.standard_normal(dim).astype(np.float32)
-        v /= np.linalg.norm(v)
-        actions.append({"_index": name, "_id": f"d{i}", "_source": {
-            "doc_id": f"d{i}", "title": f"doc {i}", "text": " ".join(rng.choice(words, 6)), "dense": v.tolist(),
-            # MiniLM ids of the words above, with random positive weights
-            "sparse": {str(t): float(rng.random() + 0.1) for t in rng.choice([4456, 5250, 3526, 4962, 8000, 13656, 3930, 10769], 3)},
-            "metadata": {"group": "a" if i % 2 else "b"}}})
-    helpers.bulk(client, actions, refresh=True)
+    index_synthetic(client, name, dim, docs, seed)
 
 
 def test_put_get_delete_roundtrip(plugin_node, synthetic_bundle, unique_index):
@@ -172,3 +157,80 @@ def test_eval_takes_the_plugin_encode_share_from_the_node(plugin_node, synthetic
         assert 0 < result.encode_share * total_latency <= spent * (1 + 1e-6)
     finally:
         delete_model(plugin_node, system.model)
+
+
+def test_chunked_upload_is_verified_at_the_end_and_serves_queries(plugin_node, synthetic_bundle, unique_index):
+    """Small chunks stand in for a bundle larger than http.max_content_length (a Gemma 3 270M table: ~335 MB)."""
+    model = unique_index()
+    stored = upload_bundle(plugin_node, synthetic_bundle, model, chunk_bytes=64 << 10)
+    try:
+        assert stored["acknowledged"] is True
+        table = get_model(plugin_node, model)["files"]["token_table.safetensors"]
+        assert table["chunks"] == -(-table["size"] // (64 << 10)) > 1
+        index = unique_index()
+        _index(plugin_node, index, 8)
+        assert search(plugin_node, index, model, "cancer cell", k=5)
+        # a chunk that differs from what the manifest's sha256 describes: refused when the upload is committed
+        payload = bundle_payload(synthetic_bundle)
+        upload = "corrupt0123456789"
+        for path, b64 in payload["files"].items():
+            data = base64.b64decode(b64)
+            if path == "token_table.safetensors":
+                data = data[:-1] + bytes([data[-1] ^ 1])
+            plugin_node.transport.perform_request("POST", f"{MODELS_PATH}{model}/_chunk", body={
+                "upload": upload, "path": path, "seq": 0, "data": base64.b64encode(data).decode()})
+        with pytest.raises(RequestError) as info:
+            plugin_node.transport.perform_request("PUT", MODELS_PATH + model, body={
+                "manifest": payload["manifest"], "upload": upload, "chunks": {p: 1 for p in payload["files"]}})
+        assert "token_table.safetensors has sha256" in json.dumps(info.value.info)
+        assert search(plugin_node, index, model, "cancer cell", k=5)  # the published version still serves
+        # DELETE removes every chunk of the model, the refused upload's too (after answering: poll)
+        assert delete_model(plugin_node, model)
+        deadline = time.monotonic() + 30
+        while _stored_docs(plugin_node, model) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert _stored_docs(plugin_node, model) == 0
+    finally:
+        delete_model(plugin_node, model)
+
+
+def _stored_docs(client, model: str) -> int:
+    client.indices.refresh(index=".lightretriever-models")
+    return client.count(index=".lightretriever-models", body={"query": {"term": {"model": model}}})["count"]
+
+
+def test_stats_sum_the_nodes_with_a_per_node_breakdown(plugin_node, synthetic_bundle, unique_index):
+    model = unique_index()
+    upload_bundle(plugin_node, synthetic_bundle, model)
+    try:
+        stats = plugin_node.transport.perform_request("GET", "/_plugins/lightretriever/stats")
+        assert stats["_nodes"]["failed"] == 0 and stats["_nodes"]["successful"] == len(stats["nodes"]) >= 1
+        nodes = stats["nodes"].values()
+        assert stats["query_encoding"]["count"] == sum(n["query_encoding"]["count"] for n in nodes)
+        assert stats["query_encoding"]["wall_nanos"] == sum(n["query_encoding"]["wall_nanos"] for n in nodes)
+        assert any(model in n["models_loaded"] for n in nodes)  # the node that stored it keeps it
+        delete_model(plugin_node, model)
+        after = plugin_node.transport.perform_request("GET", "/_plugins/lightretriever/stats")
+        assert all(model not in n["models_loaded"] for n in after["nodes"].values())  # dropped on every node
+    finally:
+        delete_model(plugin_node, model)
+
+
+def test_a_new_version_under_the_same_name_serves_the_next_query(plugin_node, tmp_path, unique_index):
+    from tests.fixtures.bundle import write_synthetic_bundle
+
+    model, index = unique_index(), unique_index()
+    _index(plugin_node, index, 8, docs=40)
+    first, second = write_synthetic_bundle(tmp_path / "a", seed=1), write_synthetic_bundle(tmp_path / "b", seed=2)
+    try:
+        upload_bundle(plugin_node, first, model)
+        before = search(plugin_node, index, model, "cancer tumor growth", k=40, size=40, fusion="linear")
+        upload_bundle(plugin_node, second, model)
+        after = search(plugin_node, index, model, "cancer tumor growth", k=40, size=40, fusion="linear")
+        python = Retriever(plugin_node, index, Bundle.load(second), systems=("dense", "sparse"), fusion="linear", depth=40)
+        expected = [(h.doc_id, h.score) for h in python.search("cancer tumor growth", 40)]
+        assert after != before
+        assert [d for d, _ in after] == [d for d, _ in expected]
+        assert all(abs(a - b) < 1e-5 for (_, a), (_, b) in zip(after, expected))
+    finally:
+        delete_model(plugin_node, model)

@@ -34,8 +34,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # user-facing errors: one clear line, no traceback unless -v
+        from lightretriever.client import access_error
         from lightretriever.errors import LightRetrieverError
+        from lightretriever.extras import missing_extra
 
+        sub = next((getattr(args, k) for k in ("action", "bundle_command", "plugin_command") if getattr(args, k, None)), None)
+        command = " ".join(filter(None, ["lightretriever", args.command, sub]))
+        explained = missing_extra(exc, f"`{command}`") or access_error(exc)
+        if explained is not None:
+            if args.verbose:
+                raise explained from exc
+            exc = explained
         if isinstance(exc, LightRetrieverError) and not args.verbose:
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -68,8 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _ingest(args: argparse.Namespace) -> int:
     import logging
 
-    if not getattr(args, "verbose", False):  # one line per bulk request would bury the progress bar
-        logging.getLogger("opensearch").setLevel(logging.WARNING)
+    if not getattr(args, "verbose", False):  # per-request lines and retry tracebacks would bury the progress bar
+        logging.getLogger("opensearch").setLevel(logging.ERROR)
     from lightretriever.errors import LightRetrieverError
     from lightretriever.ingest.job import JobConfig
     from lightretriever.ingest.setup import build_job

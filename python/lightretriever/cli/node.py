@@ -40,6 +40,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     start.add_argument(
         "--timeout", type=float, help="seconds to wait for yellow health (default 180, +120 per further node)"
     )
+    start.add_argument(
+        "--secure",
+        action="store_true",
+        help="also put nginx in front of the node: TLS (a throw-away CA) and basic auth, on 127.0.0.1; "
+        "prints the https URL last, the password is in <home>/secure/credentials.env (docs/security.md)",
+    )
+    start.add_argument("--secure-port", type=int, help="HTTPS port of --secure (default: any free port)")
     start.set_defaults(func=_start)
 
     stop = actions.add_parser("stop", help="stop the node (every node of a cluster) this home started")
@@ -77,7 +84,16 @@ def _start(args: argparse.Namespace) -> int:
     if "nodes" in state:
         for member in state["nodes"]:
             print(f"  {member['name']}: {member['url']} (transport {member['transport_port']}, pid {member['pid']})")
-    print(state["url"])
+    if not args.secure:
+        print(state["url"])
+        return 0
+    front = node.start_secure(args.secure_port)
+    print(
+        f"TLS + basic auth (nginx) at {front['url']} in front of {state['url']}: user {front['user']}, "
+        f"CA {front['ca_certs']}; the password and every setting are in {front['credentials_file']} "
+        f"(set -a; . {front['credentials_file']}; set +a)"
+    )
+    print(front["url"])
     return 0
 
 

@@ -28,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     upload.add_argument("--bundle", required=True, help="bundle directory")
     upload.add_argument("--name", help="model name (default: lr-<hash of the bundle's file checksums>)")
     upload.add_argument("--force", action="store_true", help="upload even when the node holds the same files")
+    upload.add_argument("--chunk-mb", type=float, help="send in chunks of this many MiB (default: only bundles over 48 MiB, 16 MiB chunks)")
     _connection(upload)
     upload.set_defaults(func=_upload)
 
@@ -63,6 +64,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parity.add_argument("--queries", type=int, help="first N queries only")
     parity.add_argument("-k", "--k", type=int, default=10)
     parity.add_argument("--depth", type=int, default=100)
+    parity.add_argument("--tolerance", type=float, default=1e-3, help="largest score difference that still agrees")
+    parity.add_argument("--scope", choices=["index", "shard"], help="the plugin's fusion scope (default: the node's, index)")
     _connection(parity)
     parity.set_defaults(func=_parity)
 
@@ -70,7 +73,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _upload(args: argparse.Namespace) -> int:
     from lightretriever.plugin import upload_bundle
 
-    result = upload_bundle(_client(args), args.bundle, args.name, force=args.force)
+    chunk = None if args.chunk_mb is None else int(args.chunk_mb * (1 << 20))
+    result = upload_bundle(_client(args), args.bundle, args.name, force=args.force, chunk_bytes=chunk)
     state = "already stored" if result.get("skipped") else "uploaded"
     print(f"{state}: model {result['name']} ({len(result.get('files', {}))} files)")
     return 0
@@ -122,8 +126,9 @@ def _parity(args: argparse.Namespace) -> int:
     client = _client(args)
     model = args.model or upload_bundle(client, args.bundle)["name"]
     queries = list(load_dataset(args.dataset, args.split).queries.values())[: args.queries]
-    report = compare(client, args.index, Bundle.load(args.bundle), model, queries, args.fusion, k=args.k, depth=args.depth)
-    print(f"{args.fusion}: top-{args.k} ids equal and scores within 1e-3 for {report.agreeing}/{report.queries} "
+    report = compare(client, args.index, Bundle.load(args.bundle), model, queries, args.fusion, k=args.k, depth=args.depth,
+                     tolerance=args.tolerance, scope=args.scope)
+    print(f"{args.fusion}: top-{args.k} ids equal and scores within {args.tolerance:g} for {report.agreeing}/{report.queries} "
           f"queries ({100 * report.share:.1f}%); max score difference {report.max_score_diff:.2e}")
     for miss in report.misses:
         print(miss)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from lightretriever.errors import LightRetrieverError
+from lightretriever.errors import AccessError, LightRetrieverError
 from lightretriever.evaluate.dataset import Dataset
 from lightretriever.evaluate.metrics import aggregate
 from lightretriever.evaluate.systems import System
@@ -40,6 +40,8 @@ def run_system(system: System, dataset: Dataset, k: int = 100, warmup: int = 5, 
     for _, text in items[:warmup]:  # JIT, caches and connections; not timed
         try:
             system.search(text, k)
+        except AccessError:  # TLS trust or credentials: every query would fail the same way
+            raise
         except LightRetrieverError:
             pass
     run: dict[str, Ranked] = {}
@@ -49,6 +51,8 @@ def run_system(system: System, dataset: Dataset, k: int = 100, warmup: int = 5, 
         started = time.perf_counter()
         try:
             result = system.search(text, k)
+        except AccessError:
+            raise
         except LightRetrieverError as exc:
             errors[qid] = str(exc)
             log.warning("%s: query %s skipped: %s", system.name, qid, exc)

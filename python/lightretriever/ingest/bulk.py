@@ -18,6 +18,7 @@ from typing import Any
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import TransportError
 
+from lightretriever.client import access_error
 from lightretriever.errors import LightRetrieverError
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,9 @@ class BulkWriter:
             try:
                 return self.client.bulk(body=body, index=self.index), attempt
             except (OSConnectionError, TransportError) as exc:
+                denied = access_error(exc)  # TLS trust or credentials: retrying cannot help
+                if denied is not None:
+                    raise denied from None
                 status = getattr(exc, "status_code", None)
                 if not isinstance(exc, OSConnectionError) and not _retryable(status):
                     raise BulkError(f"bulk request to index {self.index!r} refused ({status}): {exc}") from None

@@ -128,10 +128,13 @@ class LocalNode:
     # -- public API ----------------------------------------------------------------------------------------
     def status(self) -> dict:
         """State plus `running` and, when reachable, cluster `health`."""
+        from lightretriever.node.secure import SecureProxy
+
         state = self.read_state()
         if "nodes" in state:
             return self._cluster_status(state)
         state["running"] = self._our_pid(state) is not None
+        state["secure_proxy_pid"] = SecureProxy(self.home).pid()
         state["health"] = None
         if state["running"]:
             try:
@@ -192,12 +195,27 @@ class LocalNode:
             return self._launch(dist, java_home, state)
 
     def stop(self) -> bool:
-        """Stop the node this home started (by its pid); False when none was running."""
+        """Stop the node this home started (by its pid), and its secured front if any; False when no node
+        was running."""
+        from lightretriever.node.secure import SecureProxy
+
         with self._lock():
+            if SecureProxy(self.home).stop():
+                log.info("stopped the TLS proxy in front of the node")
             state = self.read_state()
             if "nodes" in state:
                 return self._stop_cluster(state)
             return self._stop_locked(state)
+
+    def start_secure(self, port: int | None = None) -> dict:
+        """The TLS + basic-auth proxy in front of the running node (node/secure.py); its url, user, CA."""
+        from lightretriever.node.secure import SecureProxy
+
+        with self._lock():
+            state = self.read_state()
+            if not self._our_pid(state):
+                raise NodeError(f"no running node in {self.home} to put the TLS proxy in front of")
+            return SecureProxy(self.home).start(state["port"], port=port)
 
     def logs(self, lines: int = 100) -> str:
         """The end of the node's log; of each member's, one after the other, for a cluster."""

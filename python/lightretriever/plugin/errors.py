@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
 
-from lightretriever.errors import BundleError, QueryError
+from lightretriever.client import access_error
+from lightretriever.errors import AccessError, BundleError, QueryError
 
 
 def reason(exc: TransportError) -> str:
@@ -22,11 +23,17 @@ def reason(exc: TransportError) -> str:
     return str(exc.error or exc)
 
 
-def query_error(exc: TransportError, what: str) -> QueryError:
+def query_error(exc: TransportError, what: str) -> QueryError | AccessError:
+    denied = access_error(exc)
+    if denied is not None:
+        return denied
     if isinstance(exc, (RequestError, NotFoundError)):
         return QueryError(f"{what}: {reason(exc)}")
     return QueryError(f"{what}: OpenSearch error {exc.status_code}: {reason(exc)}")
 
 
-def bundle_error(exc: TransportError, what: str) -> BundleError:
+def bundle_error(exc: TransportError, what: str) -> BundleError | AccessError:
+    denied = access_error(exc)
+    if denied is not None:
+        return denied
     return BundleError(f"{what}: {reason(exc)}")

@@ -31,15 +31,17 @@ def fusion_systems(bundle, fusion: str) -> tuple[str, ...]:
 
 
 def compare(client, index: str, bundle, model: str, queries: Sequence[str], fusion: str = "linear", *,
-            k: int = 10, depth: int = 100, tolerance: float = 1e-3, keep_misses: int = 5) -> ParityReport:
-    """Run every query through the Python Retriever and the plugin (same depth, same systems)."""
+            k: int = 10, depth: int = 100, tolerance: float = 1e-3, keep_misses: int = 5,
+            scope: str | None = None) -> ParityReport:
+    """Run every query through the Python Retriever and the plugin (same depth, same systems);
+    `scope` is the plugin's ("index": global fusion, the node's default; "shard": per-shard fusion)."""
     from lightretriever.retriever import Retriever
 
     retriever = Retriever(client, index, bundle, systems=fusion_systems(bundle, fusion), fusion=fusion, depth=depth)
     report = ParityReport()
     for text in queries:
         python = [(hit.doc_id, hit.score) for hit in retriever.search(text, k)]
-        plugin = search(client, index, model, text, k=depth, size=k, fusion=fusion)
+        plugin = search(client, index, model, text, k=depth, size=k, fusion=fusion, scope=scope)
         report.queries += 1
         same_ids = [d for d, _ in python] == [d for d, _ in plugin]
         diff = max((abs(a - b) for (_, a), (_, b) in zip(python, plugin)), default=0.0)

@@ -13,6 +13,7 @@ from lightretriever.rewrite.dsl import search_body
 from lightretriever.rewrite.execute import SEARCH_FIELDS, response_hits
 
 FUSIONS = ("linear", "rrf", "learned")
+SCOPES = ("index", "shard")
 
 
 def lightretriever_clause(
@@ -26,16 +27,21 @@ def lightretriever_clause(
     sparse_field: str = "sparse",
     text_fields: Sequence[str] = ("title", "text"),
     systems: Sequence[str] | None = None,
+    scope: str | None = None,
 ) -> dict[str, Any]:
     """`{"lightretriever": {...}}` as docs/design.md fixes it; `k` is the per-system depth.
 
     `systems` (an extension) adds sub-queries to those the fusion needs; by default linear runs its
     weighted systems, learned its model's systems and rrf all three, as the Python evaluation does.
+    `scope`: "index" (the node's default) fuses each system's top k over all shards, as Python does;
+    "shard" fuses per shard (the old path: equal only on a one-shard index).
     """
     if not isinstance(text, str) or not text.strip():
         raise QueryError(f"query {text!r}: empty query")
     if fusion is not None and fusion not in FUSIONS:
         raise QueryError(f"query {text!r}: unknown fusion {fusion!r}; choose {', '.join(FUSIONS)}")
+    if scope is not None and scope not in SCOPES:
+        raise QueryError(f"query {text!r}: unknown scope {scope!r}; choose {', '.join(SCOPES)}")
     spec: dict[str, Any] = {
         "query": text,
         "model": model,
@@ -50,6 +56,8 @@ def lightretriever_clause(
         spec["filter"] = dict(filter)
     if systems is not None:
         spec["systems"] = list(systems)
+    if scope is not None:
+        spec["scope"] = scope
     return {"lightretriever": spec}
 
 

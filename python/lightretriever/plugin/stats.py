@@ -1,4 +1,5 @@
-"""GET _plugins/lightretriever/stats: the answering node's query-encoding counters since it started."""
+"""GET _plugins/lightretriever/stats: the query-encoding counters since each node started, summed over the
+cluster's nodes (the response also breaks them down per node, under `nodes`)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ class EncodeTotals:
 
 
 def encode_totals(client) -> EncodeTotals:
-    """Counters of the node that serves the request (one node here; a cluster would need each node's)."""
+    """The cluster's counters: the sum over its nodes (global fusion encodes once per query, on the coordinating node)."""
     stats = client.transport.perform_request("GET", STATS_PATH)["query_encoding"]
     cpu = stats["cpu_nanos"]
     return EncodeTotals(int(stats["count"]), stats["wall_nanos"] / 1e9, None if cpu < 0 else cpu / 1e9)

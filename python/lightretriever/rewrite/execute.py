@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from opensearchpy.exceptions import NotFoundError, TransportError
 
+from lightretriever.client import access_error
 from lightretriever.errors import QueryError
 from lightretriever.fuse.hits import Ranked
 from lightretriever.rewrite.dsl import ID_FIELD
@@ -97,6 +98,9 @@ NAMED_PARAMS = {"include_named_queries_score": "true", "filter_path": NAMED_FIEL
 
 
 def _raise_for_transport(index: str, exc: TransportError) -> None:
+    denied = access_error(exc)  # TLS trust, 401, 403: not the query's fault
+    if denied is not None:
+        raise denied from None
     if isinstance(exc, NotFoundError):
         raise QueryError(f"index {index!r} does not exist") from None
     _raise_for(index, exc.info.get("error", str(exc)) if isinstance(exc.info, dict) else str(exc))

@@ -16,15 +16,17 @@ import org.apache.lucene.search.Weight;
 
 /**
  * Matches exactly the fused documents (top-level doc ids of one index reader) with their fused scores.
- * Built per shard by {@link LightRetrieverQueryBuilder} after it ran and fused the sub-queries.
+ * Built per shard, from the coordinator's global fusion ({@link FusedHitsQueryBuilder}) or from the shard's own
+ * ({@link ShardFusion}).
  */
 final class FusedScoreQuery extends Query {
     private final Object readerId;
     private final int[] docs; // ascending top-level doc ids
     private final float[] scores;
+    private final SystemScores[] systems; // per doc: what each system gave it
     private final String description;
 
-    FusedScoreQuery(IndexReader reader, int[] docs, float[] scores, String description) {
+    FusedScoreQuery(IndexReader reader, int[] docs, float[] scores, SystemScores[] systems, String description) {
         this.readerId = reader.getContext().id();
         Integer[] order = new Integer[docs.length];
         for (int i = 0; i < order.length; i++) {
@@ -33,9 +35,11 @@ final class FusedScoreQuery extends Query {
         Arrays.sort(order, (a, b) -> Integer.compare(docs[a], docs[b]));
         this.docs = new int[docs.length];
         this.scores = new float[docs.length];
+        this.systems = new SystemScores[docs.length];
         for (int i = 0; i < order.length; i++) {
             this.docs[i] = docs[order[i]];
             this.scores[i] = scores[order[i]];
+            this.systems[i] = systems[order[i]];
         }
         this.description = description;
     }
@@ -52,7 +56,7 @@ final class FusedScoreQuery extends Query {
                 if (i < 0) {
                     return Explanation.noMatch("not among the fused candidates");
                 }
-                return Explanation.match(boost * scores[i], "lightretriever fused score (" + description + ")");
+                return systems[i].explain(boost * scores[i], description);
             }
 
             @Override
@@ -70,6 +74,12 @@ final class FusedScoreQuery extends Query {
                 return false;
             }
         };
+    }
+
+    /** What each system gave the document with this top-level doc id, or null when it is not a fused candidate. */
+    SystemScores systemScores(int topLevelDoc) {
+        int i = Arrays.binarySearch(docs, topLevelDoc);
+        return i >= 0 ? systems[i] : null;
     }
 
     private int lowerBound(int doc) {

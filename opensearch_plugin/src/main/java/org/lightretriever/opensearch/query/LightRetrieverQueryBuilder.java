@@ -4,28 +4,40 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Supplier;
 import org.apache.lucene.search.Query;
+import org.apache.lucene.util.SetOnce;
 import org.lightretriever.opensearch.LightRetrieverPlugin;
 import org.lightretriever.opensearch.encode.QueryEncoding;
 import org.lightretriever.opensearch.fusion.Fusion;
 import org.lightretriever.opensearch.registry.LightModel;
+import org.lightretriever.opensearch.search.SearchTaskFilter;
+import org.opensearch.OpenSearchStatusException;
+import org.opensearch.action.search.MultiSearchRequest;
+import org.opensearch.action.search.SearchRequest;
+import org.opensearch.common.unit.TimeValue;
 import org.opensearch.core.ParseField;
 import org.opensearch.core.action.ActionListener;
 import org.opensearch.core.common.ParsingException;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
+import org.opensearch.core.rest.RestStatus;
+import org.opensearch.core.tasks.TaskId;
 import org.opensearch.core.xcontent.XContentBuilder;
 import org.opensearch.core.xcontent.XContentParser;
 import org.opensearch.index.query.AbstractQueryBuilder;
 import org.opensearch.index.query.QueryBuilder;
+import org.opensearch.index.query.QueryCoordinatorContext;
 import org.opensearch.index.query.QueryRewriteContext;
 import org.opensearch.index.query.QueryShardContext;
 
 /**
  * {"lightretriever": {"query": "text", "model": "name", "k": 100, "fusion": "linear|rrf|learned", "filter": {...},
- * "dense_field": "dense", "sparse_field": "sparse", "text_fields": ["title", "text"], "systems": [...]}}.
- * The model is loaded (asynchronously, from the system index) during rewrite; the shard then encodes the
- * text, runs each system's sub-query and fuses (see {@link ShardFusion}).
+ * "dense_field": "dense", "sparse_field": "sparse", "text_fields": ["title", "text"], "systems": [...], "scope": "index|shard"}}.
+ * The model is loaded (asynchronously, from the system index) during rewrite. Scope `index` (the default): the
+ * coordinating node encodes the text, runs each system's sub-search over all shards and fuses globally
+ * ({@link GlobalFusion}), and the clause becomes the fused documents ({@link FusedHitsQueryBuilder}). Scope `shard`:
+ * each shard encodes, runs the sub-queries on its own documents and fuses them ({@link ShardFusion}).
  */
 public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<LightRetrieverQueryBuilder> {
     public static final String NAME = "lightretriever";
@@ -39,6 +51,9 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
     private static final ParseField SPARSE_FIELD = new ParseField("sparse_field");
     private static final ParseField TEXT_FIELDS = new ParseField("text_fields");
     private static final ParseField SYSTEMS = new ParseField("systems");
+    private static final ParseField SCOPE = new ParseField("scope");
+    public static final String SCOPE_INDEX = "index";
+    public static final String SCOPE_SHARD = "shard";
 
     private final String text;
     private final String model;
@@ -49,9 +64,17 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
     private final String sparseField;
     private final List<String> textFields;
     private final List<String> systems;
+    private final String scope;
+    // set while the global fusion's sub-searches run (coordinator only; never serialized)
+    private final Supplier<FusedHitsQueryBuilder> fused;
 
     public LightRetrieverQueryBuilder(String text, String model, int k, String fusion, QueryBuilder filter, String denseField,
                                       String sparseField, List<String> textFields, List<String> systems) {
+        this(text, model, k, fusion, filter, denseField, sparseField, textFields, systems, SCOPE_INDEX);
+    }
+
+    public LightRetrieverQueryBuilder(String text, String model, int k, String fusion, QueryBuilder filter, String denseField,
+                                      String sparseField, List<String> textFields, List<String> systems, String scope) {
         if (text == null || text.strip().isEmpty()) {
             throw new IllegalArgumentException("[" + NAME + "] query text is empty");
         }
@@ -67,6 +90,9 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
         if (systems != null && (systems.isEmpty() || !LightModel.ALL_SYSTEMS.containsAll(systems))) {
             throw new IllegalArgumentException("[" + NAME + "] systems " + systems + ": choose from " + LightModel.ALL_SYSTEMS);
         }
+        if (!SCOPE_INDEX.equals(scope) && !SCOPE_SHARD.equals(scope)) {
+            throw new IllegalArgumentException("[" + NAME + "] unknown scope [" + scope + "]; choose index (global fusion) or shard");
+        }
         if (textFields.isEmpty()) {
             throw new IllegalArgumentException("[" + NAME + "] text_fields must not be empty");
         }
@@ -80,6 +106,25 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
         this.textFields = List.copyOf(textFields);
         // null: the systems the fusion needs; always in the fixed order dense, sparse, bm25 (as Python runs them)
         this.systems = systems == null ? null : LightModel.ALL_SYSTEMS.stream().filter(systems::contains).toList();
+        this.scope = scope;
+        this.fused = null;
+    }
+
+    /** `template` waiting for its global fusion. */
+    private LightRetrieverQueryBuilder(LightRetrieverQueryBuilder template, Supplier<FusedHitsQueryBuilder> fused) {
+        this.text = template.text;
+        this.model = template.model;
+        this.k = template.k;
+        this.fusion = template.fusion;
+        this.filter = template.filter;
+        this.denseField = template.denseField;
+        this.sparseField = template.sparseField;
+        this.textFields = template.textFields;
+        this.systems = template.systems;
+        this.scope = template.scope;
+        this.fused = fused;
+        boost(template.boost);
+        queryName(template.queryName);
     }
 
     public LightRetrieverQueryBuilder(StreamInput in) throws IOException {
@@ -93,10 +138,15 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
         sparseField = in.readString();
         textFields = in.readStringList();
         systems = in.readOptionalStringList();
+        scope = in.readString();
+        fused = null;
     }
 
     @Override
     protected void doWriteTo(StreamOutput out) throws IOException {
+        if (fused != null) {
+            throw new IllegalStateException("[" + NAME + "] cannot be sent before its global fusion finished (missing rewriteAndFetch?)");
+        }
         out.writeString(text);
         out.writeString(model);
         out.writeVInt(k);
@@ -106,6 +156,7 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
         out.writeString(sparseField);
         out.writeStringCollection(textFields);
         out.writeOptionalStringCollection(systems);
+        out.writeString(scope);
     }
 
     @Override
@@ -126,6 +177,7 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
         if (systems != null) {
             builder.field(SYSTEMS.getPreferredName(), systems);
         }
+        builder.field(SCOPE.getPreferredName(), scope);
         printBoostAndQueryName(builder);
         builder.endObject();
     }
@@ -140,6 +192,7 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
         String sparseField = "sparse";
         List<String> textFields = List.of("title", "text");
         List<String> systems = null;
+        String scope = SCOPE_INDEX;
         float boost = DEFAULT_BOOST;
         String queryName = null;
         String current = null;
@@ -166,6 +219,8 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
                     denseField = parser.text();
                 } else if (SPARSE_FIELD.match(current, parser.getDeprecationHandler())) {
                     sparseField = parser.text();
+                } else if (SCOPE.match(current, parser.getDeprecationHandler())) {
+                    scope = parser.text();
                 } else if (BOOST_FIELD.match(current, parser.getDeprecationHandler())) {
                     boost = parser.floatValue();
                 } else if (NAME_FIELD.match(current, parser.getDeprecationHandler())) {
@@ -179,7 +234,7 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
         }
         try {
             LightRetrieverQueryBuilder builder = new LightRetrieverQueryBuilder(text, model, k, fusion, filter, denseField, sparseField,
-                textFields, systems);
+                textFields, systems, scope);
             builder.boost(boost);
             builder.queryName(queryName);
             return builder;
@@ -198,37 +253,87 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
 
     @Override
     protected QueryBuilder doRewrite(QueryRewriteContext context) throws IOException {
+        if (fused != null) {
+            FusedHitsQueryBuilder result = fused.get();
+            return result == null ? this : result;
+        }
         if (filter != null) {
             QueryBuilder rewritten = filter.rewrite(context);
             if (rewritten != filter) {
                 return copy(rewritten);
             }
         }
-        if (LightRetrieverPlugin.store().cached(model) == null) {
-            // Load (and verify) the bundle from the system index before a shard needs it. Rewriteable only runs
+        LightModel loaded = LightRetrieverPlugin.store().cached(model);
+        if (loaded == null) {
+            // Load (and verify) the bundle from the system index before it is needed. Rewriteable only runs
             // async actions when the rewrite returned a new object, hence the copy; the next round finds the
-            // model cached and returns `this`, which ends the rewrite.
+            // model cached.
             context.registerAsyncAction((client, listener) -> LightRetrieverPlugin.store().load(client, model,
-                ActionListener.wrap(loaded -> listener.onResponse(null), listener::onFailure)));
+                ActionListener.wrap(ignored -> listener.onResponse(null), listener::onFailure)));
             return copy(filter);
+        }
+        QueryCoordinatorContext coordinator = context.convertToCoordinatorContext();
+        if (SCOPE_INDEX.equals(scope) && coordinator != null && coordinator.getSearchRequest() instanceof SearchRequest search) {
+            return fuseGlobally(context, search, loaded);
         }
         return this;
     }
 
+    /** Registers the sub-searches over the whole of the search's indices; the next rewrite round returns their fusion. */
+    private QueryBuilder fuseGlobally(QueryRewriteContext context, SearchRequest search, LightModel loaded) throws IOException {
+        Plan plan = plan(loaded);
+        LightRetrieverPlugin.NodeServices node = LightRetrieverPlugin.services();
+        if (plan.run.contains("dense") && search.pointInTimeBuilder() == null && node != null) {
+            DenseFieldCheck.check(node.clusterService().state(), node.resolver(), search, denseField, model, loaded.dim());
+        }
+        GlobalFusion global = new GlobalFusion(plan.sub, plan.run, plan.method, plan.description("index"));
+        MultiSearchRequest request = global.request(search, remainingTime(search, context), context.getXContentRegistry());
+        TaskId searchTask = node == null ? null : SearchTaskFilter.current(node.threadPool().getThreadContext());
+        if (searchTask != null) {
+            request.setParentTask(searchTask); // cancelling the search cancels its sub-searches
+        }
+        SetOnce<FusedHitsQueryBuilder> result = new SetOnce<>();
+        QueryEncoding encoding = plan.sub.encoding();
+        context.registerAsyncAction((client, listener) -> client.multiSearch(request, ActionListener.wrap(response -> {
+            FusedHitsQueryBuilder hits = global.fuse(response, encoding.nTokens(), encoding.oovShare());
+            hits.boost(boost);
+            hits.queryName(queryName);
+            result.set(hits);
+            listener.onResponse(null);
+        }, listener::onFailure)));
+        return new LightRetrieverQueryBuilder(this, result::get);
+    }
+
+    /** What is left of the search's timeout (null: none), counted from the search's start. */
+    private static TimeValue remainingTime(SearchRequest search, QueryRewriteContext context) {
+        TimeValue timeout = search.source() == null ? null : search.source().timeout();
+        if (timeout == null || timeout.millis() < 0) {
+            return null;
+        }
+        long left = timeout.millis() - (System.currentTimeMillis() - context.nowInMillis());
+        if (left <= 0) {
+            throw new OpenSearchStatusException("[" + NAME + "] the search's timeout [" + timeout + "] passed before the sub-searches of "
+                + "the fusion could start", RestStatus.GATEWAY_TIMEOUT);
+        }
+        return TimeValue.timeValueMillis(left);
+    }
+
     private LightRetrieverQueryBuilder copy(QueryBuilder newFilter) {
         LightRetrieverQueryBuilder copy = new LightRetrieverQueryBuilder(text, model, k, fusion, newFilter, denseField, sparseField,
-            textFields, systems);
+            textFields, systems, scope);
         copy.boost(boost);
         copy.queryName(queryName);
         return copy;
     }
 
-    @Override
-    protected Query doToQuery(QueryShardContext context) throws IOException {
-        LightModel loaded = LightRetrieverPlugin.store().cached(model);
-        if (loaded == null) {
-            throw new IllegalArgumentException("lightretriever model [" + model + "] is not loaded on this node (was it deleted?)");
+    /** Encoding, fusion and the systems to run: the same for the global and the per-shard path. */
+    private record Plan(SubQueries sub, List<String> run, Fusion method, String modelName, String fusionName) {
+        String description(String scope) {
+            return "model=" + modelName + ", fusion=" + fusionName + ", systems=" + run + ", scope=" + scope;
         }
+    }
+
+    private Plan plan(LightModel loaded) {
         QueryEncoding encoding = LightRetrieverPlugin.encodeStats().time(() -> loaded.encoder().encode(text));
         String resolved = fusion != null ? fusion : loaded.defaultFusion();
         Fusion method = loaded.fusion(resolved, LightModel.ALL_SYSTEMS);
@@ -238,19 +343,41 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
         List<String> run = LightModel.ALL_SYSTEMS.stream()
             .filter(s -> needed.contains(s) || (systems != null && systems.contains(s))).toList();
         SubQueries sub = new SubQueries(text, encoding, k, filter, denseField, sparseField, textFields);
-        return new ShardFusion(context, loaded, sub, run, method, resolved).run();
+        return new Plan(sub, run, method, loaded.name(), resolved);
+    }
+
+    @Override
+    protected Query doToQuery(QueryShardContext context) throws IOException {
+        if (fused != null) {
+            throw new IllegalStateException("[" + NAME + "] reached a shard before its global fusion finished");
+        }
+        LightModel loaded = LightRetrieverPlugin.store().cached(model);
+        if (loaded == null) {
+            throw new IllegalArgumentException("lightretriever model [" + model + "] is not loaded on this node (was it deleted?)");
+        }
+        int shards = context.getIndexSettings().getNumberOfShards();
+        if (SCOPE_INDEX.equals(scope) && shards > 1) {
+            // only a _search/_msearch rewrites the clause on its coordinating node; other APIs (_explain/{id},
+            // _validate, alias filters) evaluate it on each shard, where a per-shard fusion would be silently different
+            throw new IllegalArgumentException("[" + NAME + "] global fusion runs on the coordinating node of a search; this request "
+                + "evaluates the clause on each shard of index [" + context.index().getName() + "] (" + shards + " shards). Use "
+                + "_search, or \"scope\": \"shard\" to accept per-shard fusion");
+        }
+        Plan plan = plan(loaded);
+        return new ShardFusion(context, loaded, plan.sub, plan.run, plan.method, plan.fusionName).run();
     }
 
     @Override
     protected boolean doEquals(LightRetrieverQueryBuilder other) {
         return text.equals(other.text) && model.equals(other.model) && k == other.k && Objects.equals(fusion, other.fusion)
             && Objects.equals(filter, other.filter) && denseField.equals(other.denseField) && sparseField.equals(other.sparseField)
-            && textFields.equals(other.textFields) && systems.equals(other.systems);
+            && textFields.equals(other.textFields) && Objects.equals(systems, other.systems) && scope.equals(other.scope)
+            && fused == other.fused;
     }
 
     @Override
     protected int doHashCode() {
-        return Objects.hash(text, model, k, fusion, filter, denseField, sparseField, textFields, systems);
+        return Objects.hash(text, model, k, fusion, filter, denseField, sparseField, textFields, systems, scope, fused);
     }
 
     @Override

@@ -66,7 +66,7 @@ final class ShardFusion {
         // tie-break does, so `_id` (a stored-field read per doc) is loaded only for docs whose fused scores tie.
         Map<String, List<Hit>> hits = new LinkedHashMap<>();
         for (String system : systems) {
-            QueryBuilder builder = Rewriteable.rewrite(sub.build(system, context), context, true);
+            QueryBuilder builder = Rewriteable.rewrite(sub.build(system, context.getXContentRegistry()), context, true);
             TopDocs top = searcher.search(builder.toQuery(context), sub.depth());
             List<Hit> ranked = new ArrayList<>(top.scoreDocs.length);
             for (ScoreDoc sd : top.scoreDocs) {
@@ -77,21 +77,15 @@ final class ShardFusion {
         }
         QueryEncodingStats stats = new QueryEncodingStats(sub);
         List<Fused> fused = orderTies(fusion.fuse(hits, stats.queryLen(), stats.oovShare()), new DocIds(reader));
+        Map<String, SystemScores> bySystem = SystemScores.byDoc(systems, hits);
         int[] docs = new int[fused.size()];
-        float[] scores = new float[fused.size()];
-        float previous = Float.POSITIVE_INFINITY;
+        SystemScores[] given = new SystemScores[fused.size()];
         for (int i = 0; i < fused.size(); i++) {
             docs[i] = docOf(fused.get(i).docId());
-            float score = (float) fused.get(i).score();
-            // ties (common with RRF) must keep the fused order (doc id ascending), not Lucene's doc order:
-            // step down by one ulp, far below the 1e-3 the scores are compared at
-            if (score >= previous) {
-                score = Math.nextDown(previous);
-            }
-            scores[i] = score;
-            previous = score;
+            given[i] = bySystem.get(fused.get(i).docId());
         }
-        return new FusedScoreQuery(reader, docs, scores, "model=" + model.name() + ", fusion=" + fusionName + ", systems=" + systems);
+        return new FusedScoreQuery(reader, docs, FusedOrder.strictlyDecreasing(fused), given,
+            "model=" + model.name() + ", fusion=" + fusionName + ", systems=" + systems + ", scope=shard");
     }
 
     private static final String KEY_PREFIX = "#";

@@ -6,13 +6,16 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.lightretriever.opensearch.encode.QueryEncoding;
 import org.opensearch.common.xcontent.LoggingDeprecationHandler;
+import org.opensearch.common.xcontent.XContentFactory;
 import org.opensearch.common.xcontent.json.JsonXContent;
+import org.opensearch.core.common.bytes.BytesReference;
+import org.opensearch.core.xcontent.NamedXContentRegistry;
+import org.opensearch.core.xcontent.XContentBuilder;
 import org.opensearch.core.xcontent.XContentParser;
 import org.opensearch.index.query.AbstractQueryBuilder;
 import org.opensearch.index.query.BoolQueryBuilder;
 import org.opensearch.index.query.QueryBuilder;
 import org.opensearch.index.query.QueryBuilders;
-import org.opensearch.index.query.QueryShardContext;
 import org.opensearch.knn.index.query.KNNQueryBuilder;
 
 /** The sub-queries of docs/design.md ("Sub-queries"), built exactly as the Python rewriter builds them. */
@@ -48,10 +51,19 @@ final class SubQueries {
         return depth;
     }
 
-    QueryBuilder build(String system, QueryShardContext context) throws IOException {
+    List<String> textFields() {
+        return textFields;
+    }
+
+    String text() {
+        return text;
+    }
+
+    /** The system's query; `registry` is the node's (rank_feature is parsed through it). */
+    QueryBuilder build(String system, NamedXContentRegistry registry) throws IOException {
         return switch (system) {
             case "dense" -> KNNQueryBuilder.builder().fieldName(denseField).vector(encoding.dense()).k(depth).filter(filter).build();
-            case "sparse" -> sparse(context);
+            case "sparse" -> sparse(registry);
             case "bm25" -> {
                 BoolQueryBuilder bool = QueryBuilders.boolQuery().must(QueryBuilders.multiMatchQuery(text, textFields.toArray(String[]::new)));
                 if (filter != null) {
@@ -67,13 +79,14 @@ final class SubQueries {
      * One rank_feature clause (linear, boost = count) per token id, ordered by id. rank_feature lives in the
      * mapper-extras module, so the clause is parsed through the node's query registry rather than linked.
      */
-    private QueryBuilder sparse(QueryShardContext context) throws IOException {
+    private QueryBuilder sparse(NamedXContentRegistry registry) throws IOException {
         BoolQueryBuilder bool = QueryBuilders.boolQuery().minimumShouldMatch(1);
         for (Map.Entry<Integer, Integer> e : new TreeMap<>(encoding.sparse()).entrySet()) {
-            String json = "{\"rank_feature\": {\"field\": \"" + sparseField.replace("\\", "\\\\").replace("\"", "\\\"") + "." + e.getKey()
-                + "\", \"linear\": {}, \"boost\": " + (double) e.getValue() + "}}";
-            try (XContentParser parser = JsonXContent.jsonXContent.createParser(context.getXContentRegistry(),
-                LoggingDeprecationHandler.INSTANCE, json)) {
+            XContentBuilder json = XContentFactory.jsonBuilder().startObject().startObject("rank_feature")
+                .field("field", sparseField + "." + e.getKey()).startObject("linear").endObject()
+                .field("boost", (double) e.getValue()).endObject().endObject();
+            try (XContentParser parser = JsonXContent.jsonXContent.createParser(registry, LoggingDeprecationHandler.INSTANCE,
+                BytesReference.bytes(json).streamInput())) {
                 parser.nextToken();
                 bool.should(AbstractQueryBuilder.parseInnerQueryBuilder(parser));
             }

@@ -52,84 +52,102 @@ public final class LightModel {
     }
 
     /**
-     * Verifies every file the manifest lists against its sha256 and builds the model.
-     * @throws IllegalArgumentException naming the model, the file and the reason
+     * Verifies every file the manifest lists against its sha256 and builds the model, in three steps: check the
+     * files, build the query encoder, build the fusions.
+     * @throws IllegalArgumentException naming the model, the key or file and the reason (the uploader's error)
      */
-    @SuppressWarnings("unchecked")
     public static LightModel build(String name, Map<String, Object> manifest, Map<String, byte[]> files) {
-        String where = "model [" + name + "]: ";
         try {
-            Object listed = manifest.get("files");
-            if (!(listed instanceof Map<?, ?> checksums)) {
-                throw new IllegalArgumentException("manifest has no \"files\" checksums");
-            }
-            for (Map.Entry<?, ?> e : checksums.entrySet()) {
-                byte[] data = files.get((String) e.getKey());
-                if (data == null) {
-                    throw new IllegalArgumentException("file " + e.getKey() + " listed in the manifest is missing");
-                }
-                String actual = sha256(data);
-                if (!actual.equalsIgnoreCase(String.valueOf(e.getValue()))) {
-                    throw new IllegalArgumentException("file " + e.getKey() + " has sha256 " + actual + ", manifest says " + e.getValue());
-                }
-            }
-            for (String required : List.of(TOKENIZER, TABLE)) {
-                if (!checksums.containsKey(required)) {
-                    throw new IllegalArgumentException("manifest.files must list " + required + " with its sha256");
-                }
-            }
-            HfTokenizer tokenizer = HfTokenizer.fromJson(parseJson(files.get(TOKENIZER), TOKENIZER));
-            TokenTable table = TokenTable.fromSafetensors(files.get(TABLE));
-            int dim = intValue(manifest.get("dense_dim"), "dense_dim");
-            if (table.dim() != dim) {
-                throw new IllegalArgumentException("token table has dimension " + table.dim() + " but manifest dense_dim is " + dim);
-            }
-            if (tokenizer.modelVocabSize() > table.rows()) {
-                throw new IllegalArgumentException("tokenizer has " + tokenizer.modelVocabSize() + " ids but the token table only " + table.rows() + " rows");
-            }
-            Map<String, Object> query = (Map<String, Object>) manifest.getOrDefault("query", Map.of());
-            Map<String, Object> maxLength = (Map<String, Object>) manifest.getOrDefault("max_length", Map.of());
-            List<Integer> exclude = new ArrayList<>();
-            for (Object id : (List<Object>) query.getOrDefault("exclude_ids", List.of())) {
-                exclude.add(intValue(id, "query.exclude_ids"));
-            }
-            Integer unk = query.get("unk_id") == null ? null : intValue(query.get("unk_id"), "query.unk_id");
-            QueryEncoder encoder = new QueryEncoder(tokenizer, table, intValue(maxLength.getOrDefault("query", 64), "max_length.query"), unk, exclude);
-
-            Map<String, Object> fusion = (Map<String, Object>) manifest.getOrDefault("fusion", Map.of());
-            LinkedHashMap<String, Double> weights = new LinkedHashMap<>();
-            Map<String, Object> linear = (Map<String, Object>) fusion.get("linear");
-            Map<String, Object> rawWeights = linear == null ? null : (Map<String, Object>) linear.get("weights");
-            if (rawWeights == null) {
-                weights.put("dense", 0.7);
-                weights.put("sparse", 0.3);
-            } else {
-                rawWeights.forEach((k, v) -> weights.put(k, ((Number) v).doubleValue()));
-            }
-            Map<String, Object> rrf = (Map<String, Object>) fusion.get("rrf");
-            int rrfK = rrf == null ? 60 : intValue(rrf.getOrDefault("k", 60), "fusion.rrf.k");
-            LearnedFusion learned = null;
-            Map<String, Object> learnedSpec = (Map<String, Object>) fusion.get("learned");
-            if (learnedSpec != null) {
-                String file = String.valueOf(learnedSpec.get("model_file"));
-                byte[] text = files.get(file);
-                if (text == null || !checksums.containsKey(file)) {
-                    throw new IllegalArgumentException("fusion.learned.model_file " + file + " is missing or not listed in manifest.files");
-                }
-                List<String> systems = (List<String>) learnedSpec.get("systems");
-                List<String> names = LearnedFusion.featureNames(systems);
-                if (learnedSpec.get("features") != null && !names.equals(learnedSpec.get("features"))) {
-                    throw new IllegalArgumentException("fusion.learned.features " + learnedSpec.get("features") + " != expected " + names);
-                }
-                learned = new LearnedFusion(LightGbmModel.parse(new String(text, StandardCharsets.UTF_8)), systems,
-                    intValue(learnedSpec.get("depth"), "fusion.learned.depth"));
-            }
-            String def = String.valueOf(fusion.getOrDefault("default", "linear"));
+            Map<String, String> checksums = verifyFiles(manifest, files);
+            QueryEncoder encoder = buildEncoder(manifest, files);
+            int dim = encoder.dim();
+            Map<String, Object> fusion = ManifestReader.object(manifest, "fusion", "fusion");
+            LinkedHashMap<String, Double> weights = linearWeights(fusion);
+            Map<String, Object> rrf = ManifestReader.object(fusion, "rrf", "fusion.rrf");
+            int rrfK = ManifestReader.integer(rrf.getOrDefault("k", 60), "fusion.rrf.k");
+            LearnedFusion learned = learnedFusion(ManifestReader.object(fusion, "learned", "fusion.learned"), files, checksums);
+            String def = ManifestReader.string(fusion.getOrDefault("default", "linear"), "fusion.default");
             long bytes = files.values().stream().mapToLong(b -> b.length).sum();
             return new LightModel(name, manifest, encoder, dim, weights, rrfK, learned, def, bytes);
-        } catch (IllegalArgumentException | ClassCastException | NullPointerException e) {
-            throw new IllegalArgumentException(where + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("model [" + name + "]: " + e.getMessage(), e);
         }
+    }
+
+    /** Step 1: every listed file is present and matches its sha256; the tokenizer and table are listed. */
+    private static Map<String, String> verifyFiles(Map<String, Object> manifest, Map<String, byte[]> files) {
+        if (!(manifest.get("files") instanceof Map<?, ?> listed)) {
+            throw new IllegalArgumentException("manifest has no \"files\" checksums");
+        }
+        Map<String, String> checksums = new LinkedHashMap<>();
+        for (Map.Entry<?, ?> e : listed.entrySet()) {
+            String path = String.valueOf(e.getKey());
+            String expected = ManifestReader.string(e.getValue(), "files." + path);
+            byte[] data = files.get(path);
+            if (data == null) {
+                throw new IllegalArgumentException("file " + path + " listed in the manifest is missing");
+            }
+            String actual = sha256(data);
+            if (!actual.equalsIgnoreCase(expected)) {
+                throw new IllegalArgumentException("file " + path + " has sha256 " + actual + ", manifest says " + expected);
+            }
+            checksums.put(path, expected);
+        }
+        for (String required : List.of(TOKENIZER, TABLE)) {
+            if (!checksums.containsKey(required)) {
+                throw new IllegalArgumentException("manifest.files must list " + required + " with its sha256");
+            }
+        }
+        return checksums;
+    }
+
+    /** Step 2: tokenizer + token table, consistent with dense_dim and with each other. */
+    private static QueryEncoder buildEncoder(Map<String, Object> manifest, Map<String, byte[]> files) {
+        HfTokenizer tokenizer = HfTokenizer.fromJson(parseJson(files.get(TOKENIZER), TOKENIZER));
+        TokenTable table = TokenTable.fromSafetensors(files.get(TABLE));
+        int dim = ManifestReader.integer(manifest.get("dense_dim"), "dense_dim");
+        if (table.dim() != dim) {
+            throw new IllegalArgumentException("token table has dimension " + table.dim() + " but manifest dense_dim is " + dim);
+        }
+        if (tokenizer.modelVocabSize() > table.rows()) {
+            throw new IllegalArgumentException("tokenizer has " + tokenizer.modelVocabSize() + " ids but the token table only " + table.rows() + " rows");
+        }
+        Map<String, Object> query = ManifestReader.object(manifest, "query", "query");
+        Map<String, Object> maxLength = ManifestReader.object(manifest, "max_length", "max_length");
+        List<Integer> exclude = ManifestReader.integers(query.getOrDefault("exclude_ids", List.of()), "query.exclude_ids");
+        Integer unk = query.get("unk_id") == null ? null : ManifestReader.integer(query.get("unk_id"), "query.unk_id");
+        return new QueryEncoder(tokenizer, table, ManifestReader.integer(maxLength.getOrDefault("query", 64), "max_length.query"), unk, exclude);
+    }
+
+    /** Step 3a: the linear weights (default: the paper's 0.7 dense / 0.3 sparse). */
+    private static LinkedHashMap<String, Double> linearWeights(Map<String, Object> fusion) {
+        Map<String, Object> linear = ManifestReader.object(fusion, "linear", "fusion.linear");
+        if (linear.get("weights") == null) {
+            LinkedHashMap<String, Double> weights = new LinkedHashMap<>();
+            weights.put("dense", 0.7);
+            weights.put("sparse", 0.3);
+            return weights;
+        }
+        return ManifestReader.weights(ManifestReader.object(linear, "weights", "fusion.linear.weights"), "fusion.linear.weights");
+    }
+
+    /** Step 3b: the LightGBM model, or null when the bundle has none. */
+    private static LearnedFusion learnedFusion(Map<String, Object> spec, Map<String, byte[]> files, Map<String, String> checksums) {
+        if (spec.isEmpty()) {
+            return null;
+        }
+        String file = ManifestReader.string(spec.get("model_file"), "fusion.learned.model_file");
+        byte[] text = files.get(file);
+        if (text == null || !checksums.containsKey(file)) {
+            throw new IllegalArgumentException("fusion.learned.model_file " + file + " is missing or not listed in manifest.files");
+        }
+        List<String> systems = ManifestReader.strings(spec.get("systems"), "fusion.learned.systems");
+        List<String> names = LearnedFusion.featureNames(systems);
+        if (spec.get("features") != null && !names.equals(ManifestReader.strings(spec.get("features"), "fusion.learned.features"))) {
+            throw new IllegalArgumentException("fusion.learned.features " + spec.get("features") + " != expected " + names);
+        }
+        return new LearnedFusion(LightGbmModel.parse(new String(text, StandardCharsets.UTF_8)), systems,
+            ManifestReader.integer(spec.get("depth"), "fusion.learned.depth"));
     }
 
     /**
@@ -192,12 +210,5 @@ public final class LightModel {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    private static int intValue(Object value, String key) {
-        if (value instanceof Number n) {
-            return n.intValue();
-        }
-        throw new IllegalArgumentException("manifest " + key + " must be a number, got " + value);
     }
 }

@@ -1,6 +1,7 @@
 package org.lightretriever.opensearch.query;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -52,6 +53,31 @@ class LightRetrieverQueryBuilderTest {
             && json.contains("\"text_fields\":[\"title\",\"text\"]"), json);
         assertTrue(!json.contains("\"systems\"") && !json.contains("\"fusion\""), json);
         assertNull(new LightRetrieverQueryBuilder("x", "m", 1, null, null, "d", "s", List.of("t"), null).queryName());
+    }
+
+    @Test
+    void equalityHoldsWhenSystemsAreOmitted() throws Exception {
+        // systems omitted is the default: equals/hashCode used to throw a NullPointerException on it
+        LightRetrieverQueryBuilder a = parse("{\"query\": \"x\", \"model\": \"m\"}");
+        LightRetrieverQueryBuilder b = parse("{\"query\": \"x\", \"model\": \"m\"}");
+        assertEquals(a, b);
+        assertEquals(a.hashCode(), b.hashCode());
+        assertNotEquals(a, parse("{\"query\": \"x\", \"model\": \"m\", \"systems\": [\"bm25\"]}"));
+        assertNotEquals(parse("{\"query\": \"x\", \"model\": \"m\", \"systems\": [\"bm25\"]}"), a);
+    }
+
+    @Test
+    void scopeDefaultsToIndexAndRoundTrips() throws Exception {
+        LightRetrieverQueryBuilder global = parse("{\"query\": \"x\", \"model\": \"m\"}");
+        assertTrue(global.toString().replaceAll("\\s", "").contains("\"scope\":\"index\""));
+        LightRetrieverQueryBuilder shard = parse("{\"query\": \"x\", \"model\": \"m\", \"scope\": \"shard\"}");
+        assertNotEquals(global, shard);
+        BytesStreamOutput out = new BytesStreamOutput();
+        shard.writeTo(out);
+        try (StreamInput in = out.bytes().streamInput()) {
+            assertEquals(shard, new LightRetrieverQueryBuilder(in));
+        }
+        assertTrue(reason("{\"query\": \"x\", \"model\": \"m\", \"scope\": \"node\"}").contains("unknown scope [node]"));
     }
 
     @Test

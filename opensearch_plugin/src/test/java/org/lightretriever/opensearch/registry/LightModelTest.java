@@ -75,4 +75,26 @@ class LightModelTest {
         assertTrue(reason.contains("token table has dimension 4 but manifest dense_dim is 8"), reason);
         assertThrows(IllegalArgumentException.class, () -> ModelStore.checkName("Bad Name"));
     }
+
+    @Test
+    void wrongTypesInTheManifestAreNamedBadInput() throws Exception {
+        Map<String, byte[]> files = files();
+        Map<String, Object> manifest = manifest(files, true);
+        Map<String, Object> dim = new LinkedHashMap<>(manifest);
+        dim.put("dense_dim", "four");
+        String reason = assertThrows(IllegalArgumentException.class, () -> LightModel.build("m", dim, files)).getMessage();
+        assertEquals("model [m]: manifest dense_dim must be a number, got four", reason);
+        Map<String, Object> query = new LinkedHashMap<>(manifest);
+        query.put("query", Map.of("exclude_ids", "0,100"));
+        reason = assertThrows(IllegalArgumentException.class, () -> LightModel.build("m", query, files)).getMessage();
+        assertTrue(reason.contains("manifest query.exclude_ids must be a list"), reason);
+        Map<String, Object> fusion = new LinkedHashMap<>(manifest);
+        fusion.put("fusion", Map.of("linear", Map.of("weights", Map.of("dense", "high"))));
+        reason = assertThrows(IllegalArgumentException.class, () -> LightModel.build("m", fusion, files)).getMessage();
+        assertTrue(reason.contains("manifest fusion.linear.weights.dense must be a number"), reason);
+        Map<String, Object> learned = new LinkedHashMap<>(manifest);
+        learned.put("fusion", Map.of("learned", Map.of("model_file", "fusion/learned.txt", "systems", "dense", "depth", 50)));
+        reason = assertThrows(IllegalArgumentException.class, () -> LightModel.build("m", learned, files)).getMessage();
+        assertTrue(reason.contains("manifest fusion.learned.systems must be a list"), reason);
+    }
 }
