@@ -8,6 +8,7 @@ Variants, each a full `IngestJob` (read, validate, encode, bulk write, checkpoin
     log1p(relu) and the mask over [batch, positions, vocab], then the max (`encode.pooling.sparse_pool`);
   - `now`: the default path: text positions only, max before log1p(relu) (`sparse_pool_terms`);
   - `bf16` (opt-in, `--dtype bfloat16`): the model in bfloat16 (AVX512-BF16/AMX CPUs); changes encodings.
+A variant may carry `@N` (e.g. `now@1`): torch runs it with N threads (thread settings, same encodings).
 The corpus slice is cut into --rounds parts; every round runs each variant on its part, in rotating order, so
 background load on a shared machine falls on all alike. At the end the indexed documents of `before` and `now`
 are compared field by field (dense, sparse), and `bf16`'s drift from `now` is reported (dense cosine, sparse
@@ -99,16 +100,24 @@ def main() -> int:
     bundle = Bundle.load(args.bundle)
     variants = args.variants.split(",")
     encoders = {}
+    default_threads = torch.get_num_threads()
+    threads = {v: int(v.split("@")[1]) if "@" in v else default_threads for v in variants}
     now = DocumentEncoder.from_bundle(bundle, device="cpu", batch_size=args.encoder_batch_size)
-    if "now" in variants:
-        encoders["now"] = now
-    if "before" in variants:
-        encoders["before"] = BeforeEncoder(now.backbone, now.settings, args.encoder_batch_size)
-    if "bf16" in variants:
-        encoders["bf16"] = DocumentEncoder.from_bundle(bundle, device="cpu", batch_size=args.encoder_batch_size,
+    bf16 = None
+    for v in variants:
+        kind = v.split("@")[0]
+        if kind == "now":
+            encoders[v] = now
+        elif kind == "before":
+            encoders[v] = BeforeEncoder(now.backbone, now.settings, args.encoder_batch_size)
+        elif kind == "bf16":
+            bf16 = bf16 or DocumentEncoder.from_bundle(bundle, device="cpu", batch_size=args.encoder_batch_size,
                                                        dtype="bfloat16")
+            encoders[v] = bf16
+        else:
+            parser.error(f"unknown variant {v!r} (before, now, bf16, with an optional @threads)")
     stamp = time.strftime("%Y%m%d%H%M%S")
-    indices = {v: f"{args.index_prefix}-{v}-{stamp}" for v in variants}
+    indices = {v: f"{args.index_prefix}-{v.replace('@', '-t')}-{stamp}" for v in variants}
     seconds = dict.fromkeys(variants, 0.0)
     indexed = dict.fromkeys(variants, 0)
     encode_s = dict.fromkeys(variants, 0.0)
@@ -128,6 +137,7 @@ def main() -> int:
                 path.write_text("".join(part), encoding="utf-8")
                 order = variants[r % len(variants):] + variants[: r % len(variants)]
                 for v in order:
+                    torch.set_num_threads(threads[v])
                     config = JobConfig(index=indices[v], batch_size=args.batch_size, state_dir=tmp / f"state-{v}-{r}",
                                        progress=False)
                     job = IngestJob(client, open_source(f"jsonl:{path}"), encoders[v], config,
@@ -140,29 +150,34 @@ def main() -> int:
                 load.append(os.getloadavg()[0])
         rows = {v: {"docs": indexed[v], "seconds": round(seconds[v], 2), "docs_per_s": indexed[v] / seconds[v],
                     "encode_seconds": round(encode_s[v], 2)} for v in variants}
+        for v, row in rows.items():
+            row["torch_threads"] = threads[v]
         base = rows.get("before")
         for row in rows.values():
             row["speedup_vs_before"] = row["docs_per_s"] / base["docs_per_s"] if base else None
         checks = {}
-        if "now" in variants:
-            sample = fetch(client, indices["now"], ids)
+        reference = next((v for v in variants if v.split("@")[0] == "now"), None)
+        if reference:
+            sample = fetch(client, indices[reference], ids)
             for v in variants:
-                if v != "now":
-                    checks[f"{v} vs now"] = drift(sample, fetch(client, indices[v], ids))
+                if v != reference:
+                    checks[f"{v} vs {reference}"] = drift(sample, fetch(client, indices[v], ids))
     finally:
         if not args.keep:
             for name in indices.values():
                 client.indices.delete(index=name, ignore_unavailable=True)
 
-    machine = (f"{cpu_model()}, {os.cpu_count()} cores visible, torch threads {torch.get_num_threads()}; "
+    machine = (f"{cpu_model()}, {os.cpu_count()} cores visible, torch threads {default_threads} unless a "
+               f"variant says @N; "
                f"1-min load average {min(load):.1f}-{max(load):.1f} during the run (shared machine)")
     print(f"\n{len(lines)} documents of {args.dataset.name}, {args.rounds} rounds, job batch {args.batch_size}, "
           f"model batch {args.encoder_batch_size}. Machine: {machine}\n")
-    print("| variant | docs | end to end s | docs/s | encoder s | speed-up vs before |")
-    print("|---|---|---|---|---|---|")
+    print("| variant | torch threads | docs | end to end s | docs/s | encoder s | speed-up vs before |")
+    print("|---|---|---|---|---|---|---|")
     for v, row in rows.items():
         sp = f"{row['speedup_vs_before']:.2f}x" if row["speedup_vs_before"] else "-"
-        print(f"| {v} | {row['docs']} | {row['seconds']:.1f} | {row['docs_per_s']:.2f} | {row['encode_seconds']:.1f} | {sp} |")
+        print(f"| {v} | {row['torch_threads']} | {row['docs']} | {row['seconds']:.1f} | {row['docs_per_s']:.2f} | "
+              f"{row['encode_seconds']:.1f} | {sp} |")
     for name, c in checks.items():
         print(f"{name}: {c['identical']}/{c['docs']} documents identical (dense and sparse); dense cosine mean "
               f"{c['dense_cosine_mean']:.6f}; sparse top-64 overlap {c['sparse_top64_overlap']:.4f}")

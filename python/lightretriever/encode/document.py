@@ -168,10 +168,6 @@ class DocumentEncoder:
         dense, *sparse = [t.numpy() for t in tensors]
         return idx, dense, (self._sparse_dicts(*sparse) if sparse else None), batch
 
-    def _sparse(self, hidden: torch.Tensor, term_mask: torch.Tensor) -> list[dict[str, float]]:
-        values, indices = self._sparse_topk(hidden, term_mask)
-        return self._sparse_dicts(values.cpu().numpy(), indices.cpu().numpy())
-
     def _sparse_topk(self, hidden: torch.Tensor, term_mask: torch.Tensor) -> list[torch.Tensor]:
         rows = max(1, SPARSE_CHUNK_ELEMENTS // self._head_vocab)
         return self._prune(sparse_pool_terms(hidden, term_mask, self.backbone.sparse_head, chunk_rows=rows))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 
 import torch
@@ -67,10 +68,12 @@ def sparse_pool_terms(
         logits = head(rows[lo:hi]).float()
         if best is None:
             best = torch.full((hidden.shape[0], logits.shape[1]), float("-inf"), device=logits.device)
-        for doc, (start, end) in enumerate(zip(starts, ends)):
-            a, b = max(start, lo), min(end, hi)
+        doc = bisect_right(ends, lo)  # the first document with a position at or after lo
+        while doc < len(ends) and starts[doc] < hi:
+            a, b = max(starts[doc], lo), min(ends[doc], hi)
             if a < b:
                 torch.maximum(best[doc], logits[a - lo : b - lo].amax(dim=0), out=best[doc])
+            doc += 1
     if best is None:  # no text position in the whole batch
         vocab = head(hidden[:, :1]).shape[-1]
         return torch.zeros((hidden.shape[0], vocab), device=hidden.device)
