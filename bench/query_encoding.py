@@ -117,7 +117,15 @@ def main() -> int:
 
     light = LightQueryEncoder.from_bundle(bundle)
     if "light" in systems:
+        # The word cache starts empty: the first pass fills it (its misses are in the figures), later passes
+        # find every word. A cold row shows the first pass alone, with a fresh encoder.
+        cold = LightQueryEncoder.from_bundle(bundle)
+        record("light, cold word cache (first pass only)", time_each(cold.encode_query, queries, 1, warmup=0),
+               "cpu", None)
         record("light (MiniLM bundle)", time_each(light.encode_query, queries, args.light_passes), "cpu", None)
+        info = light.query_tokenizer.cache_info()
+        print(f"  word cache ({light.query_tokenizer.kind}): {info.currsize} words, {info.hits} hits, "
+              f"{info.misses} misses", flush=True)
 
     cosines = None
     if "minilm" in systems:
@@ -178,10 +186,13 @@ def main() -> int:
               f"min {cosines.min():.3f}")
     targets = []
     if light_row:
-        targets.append(("light p50 <= 50 µs (wall, tokenisation included)", light_row["p50_us"] <= 50))
+        targets.append(("light p50 <= 10 µs (wall, tokenisation included)", light_row["p50_us"] <= 10))
+        targets.append(("light p50 <= 10 µs (CPU time, tokenisation included)", light_row["cpu_p50_us"] <= 10))
     m = rows.get("full MiniLM")
+    if m and m["speedup_p50"]:
+        targets.append((">= 1000x faster than full MiniLM on CPU (wall p50)", m["speedup_p50"] >= 1000))
     if m and m["speedup_cpu_p50"]:
-        targets.append((">= 250x faster than full MiniLM on CPU (CPU-time p50)", m["speedup_cpu_p50"] >= 250))
+        targets.append((">= 1000x faster than full MiniLM on CPU (CPU-time p50)", m["speedup_cpu_p50"] >= 1000))
     g = rows.get("full Gemma 3 270M")
     if g and g["speedup_cpu_p50"]:
         targets.append((">= 2000x faster than full Gemma on CPU (CPU-time p50, vs light with Gemma's tokenizer)",

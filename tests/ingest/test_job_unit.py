@@ -165,3 +165,24 @@ def test_existing_index_keeps_updated_apart(tmp_path):
     client.docs["docs"]["d4"] = {}
     summary = make_job(tmp_path, path, client, FakeEncoder()).run()
     assert (summary.counts.created, summary.counts.indexed) == (9, 10)
+class FailsInBatches(FakeEncoder):
+    """Encodes one text at a time but refuses a batch, as a CUDA out-of-memory error would."""
+
+    def encode_documents(self, texts):
+        if len(texts) > 1:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return super().encode_documents(texts)
+
+
+def test_a_failed_batch_whose_retries_succeed_is_logged_and_counted(tmp_path, caplog):
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(json.dumps({"_id": f"d{i}", "text": f"text {i}"}) for i in range(7)) + "\n")
+    client = FakeClient("docs")
+    with caplog.at_level("WARNING", logger="lightretriever.ingest.encoding"):
+        summary = make_job(tmp_path, path, client, FailsInBatches(), batch_size=3).run()
+    assert sorted(client.docs["docs"]) == [f"d{i}" for i in range(7)] and summary.counts.rejected == 0
+    assert summary.batch_failures == 2  # batches of 3 and 3 failed; the last one holds a single document
+    failures = [r.getMessage() for r in caplog.records if "CUDA out of memory" in r.getMessage()]
+    assert len(failures) == 2 and "batch of 3 documents" in failures[0]
+    assert any("retried one document at a time: 2" in line for line in summary.lines())
+    assert summary.to_json()["batch_failures"] == 2

@@ -133,3 +133,16 @@ def test_explicit_base_plus_adapter_and_bundle(adapter_dir, tiny_llama_dir, tmp_
 def test_not_an_adapter_is_refused(tiny_llama_dir, tmp_path):
     with pytest.raises(BundleError, match="not a peft adapter directory"):
         load_backbone(str(tiny_llama_dir), adapter=str(tmp_path), device="cpu")
+
+
+def test_pipelined_batches_equal_one_batch(tiny_decoder_bundle):
+    """DocumentEncoder._run queues batch n+1 before finishing batch n: results match one single batch."""
+    bundle = Bundle.load(tiny_decoder_bundle)
+    texts = ["protein folding in cells", "a", "gene expression of tumor growth receptors in mice", "cell cycle",
+             "the receptor", "mouse model of cancer with many more words than the others here"]
+    whole = DocumentEncoder.from_bundle(bundle, device="cpu", batch_size=64).encode_documents(texts)
+    piecewise = DocumentEncoder.from_bundle(bundle, device="cpu", batch_size=2).encode_documents(texts)
+    for a, b in zip(whole, piecewise):
+        np.testing.assert_allclose(a.dense, b.dense, atol=1e-5)
+        assert a.sparse.keys() == b.sparse.keys() and a.n_tokens == b.n_tokens
+        np.testing.assert_allclose([a.sparse[k] for k in a.sparse], [b.sparse[k] for k in a.sparse], atol=1e-5)

@@ -48,4 +48,11 @@ def frame(
         input_ids[i, : len(row)] = torch.tensor(row)
         attention[i, : len(row)] = 1
         term_mask[i, : len(row)] = torch.tensor(term)
-    return Batch(input_ids.to(device), attention.to(device), term_mask.to(device), kept, cut)
+    return Batch(to_device(input_ids, device), to_device(attention, device), to_device(term_mask, device), kept, cut)
+
+
+def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """To a GPU through pinned memory without blocking (the copy overlaps queued work); elsewhere as is."""
+    if torch.device(device).type == "cuda":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)

@@ -4,11 +4,14 @@ The encoder returns one result per text with `dense` (sequence of floats), `spar
 weight}), `n_tokens` and `truncated`. With --precomputed the vectors come from the records.
 A batch that fails is retried one document at a time so a single bad text is dead-lettered
 instead of stopping the job; if every document fails the encoder itself is broken and the job stops.
+The batch's own error is logged and counted (`Encoded.batch_failures`) even when every retry succeeds:
+a CUDA out-of-memory error must not silently turn into slow per-document encoding.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +22,8 @@ import numpy as np
 from lightretriever.errors import LightRetrieverError
 from lightretriever.ingest.records import Document, Rejection
 from lightretriever.ingest.validate import index_fields
+
+log = logging.getLogger(__name__)
 
 # rank_features accepts positive normal float32 values only.
 MIN_FEATURE = float(np.finfo(np.float32).tiny)
@@ -33,6 +38,7 @@ class Encoded:
     bodies: list[tuple[Document, bytes]] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     truncated: int = 0
+    batch_failures: int = 0  # batches that failed as a whole and were retried one document at a time
 
 
 def join_text(doc: Document) -> str:
@@ -80,6 +86,9 @@ def encode_batch(encoder: Encoder | None, docs: list[Document]) -> Encoded:
             raise LightRetrieverError(f"encoder returned {len(results)} results for {len(docs)} texts")
         pairs: list[tuple[Document, Any] | tuple[Document, Exception]] = list(zip(docs, results))
     except Exception as batch_exc:
+        out.batch_failures = 1
+        log.warning("encoding a batch of %d documents failed (%s: %s); retrying them one at a time",
+                    len(docs), type(batch_exc).__name__, batch_exc)
         pairs = []
         for doc, text in zip(docs, texts):
             try:

@@ -175,6 +175,7 @@ class IngestJob:
         self._replay = resuming  # the first request after a resume may repeat the killed run's last one
         self.encode_s = 0.0
         self.write_s = 0.0
+        self.batch_failures = 0
         self.docs_this_run = 0
         total = self.source.estimate_total() if self.config.progress else None
         if total is not None:
@@ -207,6 +208,7 @@ class IngestJob:
         summary = Summary(
             index, self.state.counts, self.dead_letter_path, elapsed_s=elapsed, encode_s=self.encode_s,
             write_s=self.write_s, docs_this_run=self.docs_this_run, resumed_from=start, alias=self.config.alias,
+            batch_failures=self.batch_failures,
         )
         self.client.indices.refresh(index=index)
         if self.config.alias:
@@ -262,6 +264,8 @@ class IngestJob:
         began = time.perf_counter()
         encoded = encode_batch(self.encoder, docs) if docs else None
         self.encode_s += time.perf_counter() - began
+        if encoded is not None:
+            self.batch_failures += encoded.batch_failures
         actions, truncated = [], 0
         if encoded is not None:
             actions = [Action(doc.doc_id, doc.position, body, raw=doc.raw) for doc, body in encoded.bodies]

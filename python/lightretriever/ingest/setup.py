@@ -31,6 +31,7 @@ def build_job(
     passage_overlap: int = 0,
     device: str | None = None,
     encoder_batch_size: int = 32,
+    dtype: str | None = None,
     encoder: Any = None,
 ) -> IngestJob:
     """Load the bundle's encoder (torch) unless `precomputed` or an `encoder` object is given."""
@@ -54,7 +55,7 @@ def build_job(
         if encoder is None:
             from lightretriever.encode.document import DocumentEncoder
 
-            encoder = DocumentEncoder.from_bundle(bundle, device=device, batch_size=encoder_batch_size)
+            encoder = DocumentEncoder.from_bundle(bundle, device=device, batch_size=encoder_batch_size, dtype=dtype)
     splitter = None
     if split_passages:
         if bundle is None:

@@ -23,6 +23,7 @@ class Summary:
     alias: str | None = None
     index_count: int | None = None
     old_indices: list[str] = field(default_factory=list)
+    batch_failures: int = 0  # encoder batches that failed whole and were redone one document at a time
 
     @property
     def docs_per_s(self) -> float:
@@ -60,6 +61,9 @@ class Summary:
                 f"  throughput: {self.docs_per_s:.1f} docs/s end to end ({self.docs_this_run} docs in "
                 f"{self.elapsed_s:.1f} s); {encoding}, bulk writes {self.write_s:.1f} s (overlapped with encoding)"
             )
+        if self.batch_failures:
+            out.append(f"  encoder batches that failed and were retried one document at a time: "
+                       f"{self.batch_failures} (see the log for their errors)")
         if self.index_count is not None:
             out.append(f"  index {self.index} holds {self.index_count} documents")
         if self.alias:
