@@ -1,7 +1,7 @@
 """Turn a raw record into a `Document`, or raise RecordError with the reason it is rejected.
 
 Checks, in order: size, blank line, UTF-8, JSON syntax, object shape, id, title/text/metadata
-types, empty text, unencodable strings (lone surrogates), the index document JSON Schema from
+types, empty title and text, unencodable strings (lone surrogates), the index document JSON Schema from
 `mappings/`, and (with --precomputed) the vectors.
 """
 
@@ -100,14 +100,14 @@ def to_document(obj: dict[str, Any], raw: RawRecord, fields: FieldMap, limits: L
     if not _has_escaped_bytes(doc_id) and len(doc_id.encode("utf-8")) > MAX_ID_BYTES:
         raise RecordError(f"id longer than {MAX_ID_BYTES} bytes (OpenSearch _id limit)")
 
-    if fields.text not in obj:
-        raise RecordError(f"missing text field {fields.text!r}")
-    if obj[fields.text] is None:
-        raise RecordError(f"text field {fields.text!r} is null")
+    # Either field may be missing, null or blank (title-only records, bodies kept in metadata), not both.
     text = _optional_str(obj, fields.text, "text")
-    if not text.strip():
-        raise RecordError(f"empty text in field {fields.text!r}")
     title = _optional_str(obj, fields.title, "title")
+    if not text.strip() and not title.strip():
+        raise RecordError(
+            f"empty title and text: title field {fields.title!r} and text field {fields.text!r} "
+            "are both missing, null or blank"
+        )
 
     metadata = obj.get("metadata")
     if metadata is None:
