@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Objects;
 import org.apache.lucene.search.Query;
 import org.lightretriever.opensearch.LightRetrieverPlugin;
+import org.lightretriever.opensearch.encode.QueryEncoder;
 import org.lightretriever.opensearch.encode.QueryEncoding;
 import org.lightretriever.opensearch.fusion.Fusion;
 import org.lightretriever.opensearch.registry.LightModel;
@@ -30,6 +31,8 @@ import org.opensearch.index.query.QueryShardContext;
 public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<LightRetrieverQueryBuilder> {
     public static final String NAME = "lightretriever";
     public static final int MAX_K = 10_000;
+    /** Named query on every hit of a query that was too long and searched a prefix of its text. */
+    public static final String TRUNCATED = "lightretriever_truncated";
     private static final ParseField QUERY = new ParseField("query");
     private static final ParseField MODEL = new ParseField("model");
     private static final ParseField K = new ParseField("k");
@@ -229,7 +232,13 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
         if (loaded == null) {
             throw new IllegalArgumentException("lightretriever model [" + model + "] is not loaded on this node (was it deleted?)");
         }
-        QueryEncoding encoding = LightRetrieverPlugin.encodeStats().time(() -> loaded.encoder().encode(text));
+        // a long query is cut once (design.md "Long queries") and every sub-query searches the cut text
+        QueryEncoder encoder = loaded.encoder();
+        QueryEncoder.Cut[] cut = new QueryEncoder.Cut[1];
+        QueryEncoding encoding = LightRetrieverPlugin.encodeStats().time(() -> {
+            cut[0] = encoder.cut(text, SubQueries.maxQueryChars(textFields.size()));
+            return encoder.encode(cut[0].text(), cut[0].ids());
+        });
         String resolved = fusion != null ? fusion : loaded.defaultFusion();
         Fusion method = loaded.fusion(resolved, LightModel.ALL_SYSTEMS);
         // as the Python evaluation runs the hybrids: linear runs its weighted systems, learned its model's
@@ -237,8 +246,12 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
         List<String> needed = "learned".equals(resolved) && !loaded.hasLearned() ? LightModel.ALL_SYSTEMS : method.systems();
         List<String> run = LightModel.ALL_SYSTEMS.stream()
             .filter(s -> needed.contains(s) || (systems != null && systems.contains(s))).toList();
-        SubQueries sub = new SubQueries(text, encoding, k, filter, denseField, sparseField, textFields);
-        return new ShardFusion(context, loaded, sub, run, method, resolved).run();
+        SubQueries sub = new SubQueries(cut[0].text(), encoding, k, filter, denseField, sparseField, textFields);
+        Query query = new ShardFusion(context, loaded, sub, run, method, resolved).run();
+        if (cut[0].truncated()) {
+            context.addNamedQuery(TRUNCATED, query); // every hit then lists it in matched_queries
+        }
+        return query;
     }
 
     @Override
