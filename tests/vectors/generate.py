@@ -248,8 +248,7 @@ def encoding(paths: dict[str, Path]) -> dict:
 def essay(words: int, seed: int = 11) -> str:
     """A pasted essay: seeded sentences of scientific words, punctuation and line breaks."""
     rng = random.Random(seed)
-    vocab = ("the role of p53 in cancer cells macrophages reduce IL-1β secretion glucocorticoid receptor "
-             "activation neurodegeneration microglia 2024 COVID-19 β-catenin signalling naïve résumé").split()
+    vocab = ["the", "role", "of", "p53", "in", "cancer", "cells", "macrophages", "reduce", "IL-1β", "secretion", "glucocorticoid", "receptor", "activation", "neurodegeneration", "microglia", "2024", "COVID-19", "β-catenin", "signalling", "naïve", "résumé"]
     out = []
     for i in range(words):
         out.append(rng.choice(vocab))

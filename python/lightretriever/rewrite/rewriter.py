@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from lightretriever.encode.query import cut_query
 from lightretriever.rewrite.dsl import (
     DEFAULT_TEXT_FIELDS,
     bm25_clause,
@@ -22,7 +23,6 @@ from lightretriever.rewrite.dsl import (
     search_body,
     sparse_clause,
 )
-from lightretriever.encode.query import cut_query
 from lightretriever.rewrite.validate import check_k, check_text
 
 if TYPE_CHECKING:
