@@ -129,5 +129,5 @@ def test_depth_out_of_range_is_rejected(tiny_rewriter, depth):
 
 
 def test_filter_must_be_a_clause(tiny_rewriter):
-    with pytest.raises(ValueError, match="filter"):
+    with pytest.raises(QueryError, match="filter"):
         tiny_rewriter.rewrite("apple", filter="metadata.lang:en")

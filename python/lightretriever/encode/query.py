@@ -96,7 +96,10 @@ class LightQueryEncoder:
         )
 
     def tokenize(self, text: str) -> list[int]:
-        return self.tokenizer.encode(text, add_special_tokens=False).ids
+        try:
+            return self.tokenizer.encode(text, add_special_tokens=False).ids
+        except TypeError:  # `tokenizers` refuses str with lone surrogates
+            raise QueryError(f"query {text[:60]!r}: not valid UTF-8 (unpaired surrogate)") from None
 
     def cut(self, text: str, max_chars: int) -> tuple[str, list[int] | None]:
         """`cut_query` with this encoder's tokenizer and `max_length.query`."""

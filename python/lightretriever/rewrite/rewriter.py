@@ -23,7 +23,7 @@ from lightretriever.rewrite.dsl import (
     search_body,
     sparse_clause,
 )
-from lightretriever.rewrite.validate import check_k, check_text
+from lightretriever.rewrite.validate import check_filter, check_k, check_text
 
 if TYPE_CHECKING:
     from lightretriever.bundle import Bundle
@@ -124,8 +124,7 @@ class QueryRewriter:
         unknown = [s for s in systems if s not in SYSTEMS]
         if unknown or not systems:
             raise ValueError(f"systems {list(systems)}: choose from {', '.join(SYSTEMS)}")
-        if filter is not None and not isinstance(filter, Mapping):
-            raise ValueError(f"filter must be an OpenSearch query clause (a JSON object), got {filter!r}")
+        check_filter(filter)
         query = RewrittenQuery(text=text, depth=depth, filter=filter, clauses={})
         light = "dense" in systems or "sparse" in systems
         if light and self.encoder is None:
