@@ -12,7 +12,9 @@ import org.lightretriever.opensearch.fusion.Fusion;
 import org.lightretriever.opensearch.registry.LightModel;
 import org.opensearch.core.ParseField;
 import org.opensearch.core.action.ActionListener;
+import org.opensearch.common.xcontent.json.JsonXContent;
 import org.opensearch.core.common.ParsingException;
+import org.opensearch.core.common.bytes.BytesReference;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
 import org.opensearch.core.xcontent.XContentBuilder;
@@ -31,6 +33,7 @@ import org.opensearch.index.query.QueryShardContext;
 public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<LightRetrieverQueryBuilder> {
     public static final String NAME = "lightretriever";
     public static final int MAX_K = 10_000;
+    public static final int MAX_FILTER_DEPTH = 100;
     /** Named query on every hit of a query that was too long and searched a prefix of its text. */
     public static final String TRUNCATED = "lightretriever_truncated";
     private static final ParseField QUERY = new ParseField("query");
@@ -148,41 +151,48 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
         String current = null;
         XContentParser.Token token;
         while ((token = parser.nextToken()) != XContentParser.Token.END_OBJECT) {
-            if (token == XContentParser.Token.FIELD_NAME) {
-                current = parser.currentName();
-            } else if (token == XContentParser.Token.START_OBJECT && FILTER.match(current, parser.getDeprecationHandler())) {
-                filter = parseInnerQueryBuilder(parser);
-            } else if (token == XContentParser.Token.START_ARRAY && TEXT_FIELDS.match(current, parser.getDeprecationHandler())) {
-                textFields = strings(parser);
-            } else if (token == XContentParser.Token.START_ARRAY && SYSTEMS.match(current, parser.getDeprecationHandler())) {
-                systems = strings(parser);
-            } else if (token.isValue()) {
-                if (QUERY.match(current, parser.getDeprecationHandler())) {
-                    text = parser.text();
-                } else if (MODEL.match(current, parser.getDeprecationHandler())) {
-                    model = parser.text();
-                } else if (K.match(current, parser.getDeprecationHandler())) {
-                    k = parser.intValue();
-                } else if (FUSION.match(current, parser.getDeprecationHandler())) {
-                    fusion = parser.text();
-                } else if (DENSE_FIELD.match(current, parser.getDeprecationHandler())) {
-                    denseField = parser.text();
-                } else if (SPARSE_FIELD.match(current, parser.getDeprecationHandler())) {
-                    sparseField = parser.text();
-                } else if (BOOST_FIELD.match(current, parser.getDeprecationHandler())) {
-                    boost = parser.floatValue();
-                } else if (NAME_FIELD.match(current, parser.getDeprecationHandler())) {
-                    queryName = parser.text();
+            try {
+                if (token == XContentParser.Token.FIELD_NAME) {
+                    current = parser.currentName();
+                } else if (token == XContentParser.Token.START_OBJECT && FILTER.match(current, parser.getDeprecationHandler())) {
+                    filter = parseFilter(parser);
+                } else if (token == XContentParser.Token.START_ARRAY && TEXT_FIELDS.match(current, parser.getDeprecationHandler())) {
+                    textFields = strings(parser);
+                } else if (token == XContentParser.Token.START_ARRAY && SYSTEMS.match(current, parser.getDeprecationHandler())) {
+                    systems = strings(parser);
+                } else if (token.isValue()) {
+                    if (QUERY.match(current, parser.getDeprecationHandler())) {
+                        text = parser.text();
+                    } else if (MODEL.match(current, parser.getDeprecationHandler())) {
+                        model = parser.text();
+                    } else if (K.match(current, parser.getDeprecationHandler())) {
+                        k = parser.intValue();
+                    } else if (FUSION.match(current, parser.getDeprecationHandler())) {
+                        fusion = parser.text();
+                    } else if (DENSE_FIELD.match(current, parser.getDeprecationHandler())) {
+                        denseField = parser.text();
+                    } else if (SPARSE_FIELD.match(current, parser.getDeprecationHandler())) {
+                        sparseField = parser.text();
+                    } else if (BOOST_FIELD.match(current, parser.getDeprecationHandler())) {
+                        boost = parser.floatValue();
+                    } else if (NAME_FIELD.match(current, parser.getDeprecationHandler())) {
+                        queryName = parser.text();
+                    } else {
+                        throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] unknown field [" + current + "]");
+                    }
                 } else {
-                    throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] unknown field [" + current + "]");
+                    throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] unexpected token [" + token + "] for [" + current + "]");
                 }
-            } else {
-                throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] unexpected token [" + token + "] for [" + current + "]");
+            } catch (IllegalStateException | IllegalArgumentException | IOException e) { // a value of the wrong type: 400, not 500
+                throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] bad value for [" + current + "]: " + e.getMessage(), e);
             }
         }
         try {
             LightRetrieverQueryBuilder builder = new LightRetrieverQueryBuilder(text, model, k, fusion, filter, denseField, sparseField,
                 textFields, systems);
+            if (!Float.isFinite(boost) || boost < 0) {
+                throw new IllegalArgumentException("[" + NAME + "] boost must be a finite number >= 0, got " + boost);
+            }
             builder.boost(boost);
             builder.queryName(queryName);
             return builder;
@@ -191,9 +201,40 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
         }
     }
 
+    /**
+     * The filter clause, refused past {@value #MAX_FILTER_DEPTH} levels of JSON nesting. The query parsers recurse
+     * per level, and a filter nested a few thousand levels deep overflows the stack, which stops the whole node;
+     * so the object is first copied token by token (no recursion) while its depth is counted.
+     */
+    private static QueryBuilder parseFilter(XContentParser parser) throws IOException {
+        XContentBuilder copy = XContentBuilder.builder(JsonXContent.jsonXContent);
+        int depth = 0;
+        XContentParser.Token token = parser.currentToken();
+        do {
+            if (token == XContentParser.Token.START_OBJECT || token == XContentParser.Token.START_ARRAY) {
+                if (++depth > MAX_FILTER_DEPTH) {
+                    throw new IllegalArgumentException("the filter is nested deeper than " + MAX_FILTER_DEPTH + " levels");
+                }
+            } else if (token == XContentParser.Token.END_OBJECT || token == XContentParser.Token.END_ARRAY) {
+                depth--;
+            }
+            copy.generator().copyCurrentEvent(parser);
+        } while (depth > 0 && (token = parser.nextToken()) != null);
+        copy.close();
+        try (XContentParser inner = JsonXContent.jsonXContent.createParser(parser.getXContentRegistry(), parser.getDeprecationHandler(),
+            BytesReference.toBytes(BytesReference.bytes(copy)))) {
+            inner.nextToken();
+            return parseInnerQueryBuilder(inner);
+        }
+    }
+
     private static List<String> strings(XContentParser parser) throws IOException {
         List<String> out = new ArrayList<>();
-        while (parser.nextToken() != XContentParser.Token.END_ARRAY) {
+        XContentParser.Token token;
+        while ((token = parser.nextToken()) != XContentParser.Token.END_ARRAY) {
+            if (token != XContentParser.Token.VALUE_STRING) {
+                throw new IllegalArgumentException("expected an array of strings, found [" + token + "]");
+            }
             out.add(parser.text());
         }
         return out;
@@ -258,7 +299,7 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
     protected boolean doEquals(LightRetrieverQueryBuilder other) {
         return text.equals(other.text) && model.equals(other.model) && k == other.k && Objects.equals(fusion, other.fusion)
             && Objects.equals(filter, other.filter) && denseField.equals(other.denseField) && sparseField.equals(other.sparseField)
-            && textFields.equals(other.textFields) && systems.equals(other.systems);
+            && textFields.equals(other.textFields) && Objects.equals(systems, other.systems);
     }
 
     @Override

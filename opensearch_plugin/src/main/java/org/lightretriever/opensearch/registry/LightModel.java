@@ -73,6 +73,11 @@ public final class LightModel {
                     throw new IllegalArgumentException("file " + e.getKey() + " has sha256 " + actual + ", manifest says " + e.getValue());
                 }
             }
+            for (String path : files.keySet()) {
+                if (!checksums.containsKey(path)) { // the registry stores what it is sent: only what the model uses
+                    throw new IllegalArgumentException("file " + path + " is not listed in manifest.files");
+                }
+            }
             for (String required : List.of(TOKENIZER, TABLE)) {
                 if (!checksums.containsKey(required)) {
                     throw new IllegalArgumentException("manifest.files must list " + required + " with its sha256");

@@ -62,7 +62,7 @@ public final class RestModelAction extends BaseRestHandler {
                             throw new IllegalArgumentException("files." + e.getKey() + " is not valid base64: " + bad.getMessage());
                         }
                     }
-                } catch (IllegalArgumentException e) {
+                } catch (IllegalArgumentException | IllegalStateException | IOException e) { // not JSON, too deep, wrong types
                     yield channel -> badRequest(channel, e);
                 }
                 yield channel -> {
