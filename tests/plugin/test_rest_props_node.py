@@ -20,7 +20,7 @@ from opensearchpy import helpers
 from tokenizers import Tokenizer
 
 from fixtures.bundle import write_synthetic_bundle
-from fixtures.properties import examples, json_values, nasty_text, nested, numbers, texts
+from fixtures.properties import examples, json_values, nasty_text, numbers, texts
 from lightretriever.bundle import TABLE_FILE, TOKENIZER_FILE, Bundle
 from lightretriever.bundle.bundle import write_table
 from lightretriever.plugin import MODELS_PATH, bundle_payload, delete_model, upload_bundle
