@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from fixtures.properties import any_char, examples, json_values, nasty_text, nested, numbers, texts
@@ -45,6 +45,7 @@ def run(raw: RawRecord):
 
 @examples(300)
 @given(records)
+@example({"_id": "0", "title": "0", "extra": "\ud800"})  # found by the thorough profile: the size check crashed
 def test_objects_become_documents_or_record_errors(record):
     run(RawRecord(1, record))  # sources that yield mappings (CSV, index)
 

@@ -193,7 +193,7 @@ class Validator:
         doc = to_document(obj, raw, self.fields, self.limits)
         _check_encodable(doc)
         if isinstance(raw.data, dict):  # bytes were size-checked before parsing
-            size = len(json.dumps(obj, ensure_ascii=False, default=str).encode("utf-8", "surrogateescape"))
+            size = len(json.dumps(obj, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass"))
             if size > self.limits.max_record_bytes:
                 raise RecordError(f"oversized: {size} bytes > limit {self.limits.max_record_bytes}")
         if self.schema_check is not None:
