@@ -107,3 +107,21 @@ def test_five_thousand_word_query_python_and_plugin(plugin_node, inputs_index):
     # rrf over all three systems: equal ids (and scores) mean the node cut the text as Python did
     assert [doc_id for doc_id, _ in plugin.hits] == result.ids()
     assert [score for _, score in plugin.hits] == pytest.approx([h.score for h in result.hits], abs=1e-3)
+
+
+def test_cli_says_a_long_query_was_cut(plugin_node, opensearch_url, inputs_index, minilm_bundle, capsys):
+    from lightretriever.cli import main
+
+    text = essay(5000, inputs_index["records"])
+    index = inputs_index["index"]
+    assert main(["search", text, "--index", index, "--bundle", str(minilm_bundle), "--fusion", "rrf", "--json",
+                 "--opensearch", opensearch_url]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["truncated"] is True and len(out["hits"]) == 10 and all(out["systems"].values())
+    assert main(["search", "microglia", "--index", index, "--bundle", str(minilm_bundle), "--json",
+                 "--opensearch", opensearch_url]) == 0
+    assert json.loads(capsys.readouterr().out)["truncated"] is False
+    assert main(["plugin", "search", text, "--index", index, "--model", inputs_index["model"], "--fusion", "rrf",
+                 "--opensearch", opensearch_url]) == 0
+    captured = capsys.readouterr()
+    assert "searched the same prefix" in captured.err and len(captured.out.splitlines()) == 10
