@@ -137,6 +137,14 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
     }
 
     public static LightRetrieverQueryBuilder fromXContent(XContentParser parser) throws IOException {
+        try {
+            return parse(parser);
+        } catch (IllegalStateException | IllegalArgumentException | IOException e) { // a value of the wrong type: 400, not 500
+            throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] bad value: " + e.getMessage(), e);
+        }
+    }
+
+    private static LightRetrieverQueryBuilder parse(XContentParser parser) throws IOException {
         String text = null;
         String model = null;
         int k = 100;
@@ -151,40 +159,36 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
         String current = null;
         XContentParser.Token token;
         while ((token = parser.nextToken()) != XContentParser.Token.END_OBJECT) {
-            try {
-                if (token == XContentParser.Token.FIELD_NAME) {
-                    current = parser.currentName();
-                } else if (token == XContentParser.Token.START_OBJECT && FILTER.match(current, parser.getDeprecationHandler())) {
-                    filter = parseFilter(parser);
-                } else if (token == XContentParser.Token.START_ARRAY && TEXT_FIELDS.match(current, parser.getDeprecationHandler())) {
-                    textFields = strings(parser);
-                } else if (token == XContentParser.Token.START_ARRAY && SYSTEMS.match(current, parser.getDeprecationHandler())) {
-                    systems = strings(parser);
-                } else if (token.isValue()) {
-                    if (QUERY.match(current, parser.getDeprecationHandler())) {
-                        text = parser.text();
-                    } else if (MODEL.match(current, parser.getDeprecationHandler())) {
-                        model = parser.text();
-                    } else if (K.match(current, parser.getDeprecationHandler())) {
-                        k = parser.intValue();
-                    } else if (FUSION.match(current, parser.getDeprecationHandler())) {
-                        fusion = parser.text();
-                    } else if (DENSE_FIELD.match(current, parser.getDeprecationHandler())) {
-                        denseField = parser.text();
-                    } else if (SPARSE_FIELD.match(current, parser.getDeprecationHandler())) {
-                        sparseField = parser.text();
-                    } else if (BOOST_FIELD.match(current, parser.getDeprecationHandler())) {
-                        boost = parser.floatValue();
-                    } else if (NAME_FIELD.match(current, parser.getDeprecationHandler())) {
-                        queryName = parser.text();
-                    } else {
-                        throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] unknown field [" + current + "]");
-                    }
+            if (token == XContentParser.Token.FIELD_NAME) {
+                current = parser.currentName();
+            } else if (token == XContentParser.Token.START_OBJECT && FILTER.match(current, parser.getDeprecationHandler())) {
+                filter = parseFilter(parser);
+            } else if (token == XContentParser.Token.START_ARRAY && TEXT_FIELDS.match(current, parser.getDeprecationHandler())) {
+                textFields = strings(parser);
+            } else if (token == XContentParser.Token.START_ARRAY && SYSTEMS.match(current, parser.getDeprecationHandler())) {
+                systems = strings(parser);
+            } else if (token.isValue()) {
+                if (QUERY.match(current, parser.getDeprecationHandler())) {
+                    text = parser.text();
+                } else if (MODEL.match(current, parser.getDeprecationHandler())) {
+                    model = parser.text();
+                } else if (K.match(current, parser.getDeprecationHandler())) {
+                    k = parser.intValue();
+                } else if (FUSION.match(current, parser.getDeprecationHandler())) {
+                    fusion = parser.text();
+                } else if (DENSE_FIELD.match(current, parser.getDeprecationHandler())) {
+                    denseField = parser.text();
+                } else if (SPARSE_FIELD.match(current, parser.getDeprecationHandler())) {
+                    sparseField = parser.text();
+                } else if (BOOST_FIELD.match(current, parser.getDeprecationHandler())) {
+                    boost = parser.floatValue();
+                } else if (NAME_FIELD.match(current, parser.getDeprecationHandler())) {
+                    queryName = parser.text();
                 } else {
-                    throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] unexpected token [" + token + "] for [" + current + "]");
+                    throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] unknown field [" + current + "]");
                 }
-            } catch (IllegalStateException | IllegalArgumentException | IOException e) { // a value of the wrong type: 400, not 500
-                throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] bad value for [" + current + "]: " + e.getMessage(), e);
+            } else {
+                throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] unexpected token [" + token + "] for [" + current + "]");
             }
         }
         try {

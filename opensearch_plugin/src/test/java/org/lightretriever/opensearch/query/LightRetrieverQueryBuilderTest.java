@@ -66,9 +66,9 @@ class LightRetrieverQueryBuilderTest {
 
     @Test
     void wrongTypesAndDeepFiltersAreParsingErrorsNot500s() throws Exception {
-        assertTrue(reason("{\"query\": \"x\", \"model\": \"m\", \"text_fields\": [null]}").contains("bad value for [text_fields]"));
+        assertTrue(reason("{\"query\": \"x\", \"model\": \"m\", \"text_fields\": [null]}").contains("expected an array of strings, found [VALUE_NULL]"));
         assertTrue(reason("{\"query\": \"x\", \"model\": \"m\", \"systems\": [{}]}").contains("expected an array of strings"));
-        assertTrue(reason("{\"query\": \"x\", \"model\": \"m\", \"k\": true}").contains("bad value for [k]"));
+        assertTrue(reason("{\"query\": \"x\", \"model\": \"m\", \"k\": true}").contains("[lightretriever] bad value: "));
         assertTrue(reason("{\"query\": \"x\", \"model\": \"m\", \"boost\": -1}").contains("boost must be"));
         String deep = "{\"bool\": {\"filter\": [".repeat(40) + "{}" + "]}}".repeat(40);
         assertTrue(reason("{\"query\": \"x\", \"model\": \"m\", \"filter\": " + deep + "}").contains("nested deeper than 100"));
