@@ -230,3 +230,42 @@ def test_put_with_a_huge_file_list_is_refused_cleanly(rest):
     payload["files"].update({f"extra/{i}": base64.b64encode(b"x" * 100).decode() for i in range(2_000)})
     response = send(rest, "PUT", MODELS_PATH + f"{MODEL}-huge", json.dumps(payload))
     assert response.status_code == 400 and "not listed in manifest.files" in response.text
+
+
+# ---- chunked uploads (POST .../_chunk, then a PUT naming the upload) ----------------------------------------
+
+UPLOAD_ID = "test0rest0props0upload"
+chunk_bodies = st.fixed_dictionaries({}, optional={
+    "upload": wrong_or(st.sampled_from([UPLOAD_ID, "short", "", "../x"])),
+    "path": wrong_or(st.sampled_from([TOKENIZER_FILE, TABLE_FILE, "", "x/../y"])),
+    "seq": wrong_or(st.one_of(st.integers(-3, 5), st.sampled_from([100_000, 2**31 - 1, 10**30]))),
+    "data": wrong_or(st.sampled_from(["", "eA==", "not base64!", "=" * 5])),
+})
+commit_bodies = st.fixed_dictionaries({}, optional={
+    "manifest": wrong_or(st.just({"files": {TOKENIZER_FILE: "0" * 64}})),
+    "upload": wrong_or(st.sampled_from([UPLOAD_ID, "short"])),
+    "chunks": wrong_or(st.dictionaries(st.sampled_from([TOKENIZER_FILE, TABLE_FILE, "unlisted"]),
+                                       st.one_of(st.integers(-2, 3), st.sampled_from([2**31 - 1, 10**30])), max_size=3)),
+})
+
+
+@examples(60)
+@given(chunk=chunk_bodies, commit=commit_bodies, ascii_only=st.booleans())
+def test_chunk_and_commit_bodies_get_a_result_or_a_4xx(rest, chunk, commit, ascii_only):
+    name = f"{MODEL}-chunked"
+    rest.stored.add(name)  # deleting it afterwards also drops chunks never committed
+    send(rest, "POST", MODELS_PATH + name + "/_chunk", dumps(chunk, ascii_only))
+    send(rest, "PUT", MODELS_PATH + name, dumps({"upload": UPLOAD_ID, **commit}, ascii_only))
+
+
+@pytest.mark.parametrize("body", ["not json", "[" * 5_000 + "]" * 5_000, '{"upload": ' + "[" * 5_000 + "]" * 5_000 + "}"])
+def test_malformed_chunk_and_commit_bodies_are_400s(rest, body):
+    name = f"{MODEL}-chunked"
+    assert send(rest, "POST", MODELS_PATH + name + "/_chunk", body).status_code == 400
+    assert send(rest, "PUT", MODELS_PATH + name, body).status_code == 400
+
+
+def test_a_commit_with_a_huge_chunk_count_is_refused_before_reading(rest):
+    response = send(rest, "PUT", MODELS_PATH + f"{MODEL}-chunked", json.dumps({
+        "manifest": rest.payload["manifest"], "upload": UPLOAD_ID, "chunks": {TOKENIZER_FILE: 2**31 - 1}}))
+    assert response.status_code == 400 and "chunks in all" in response.text
