@@ -107,6 +107,12 @@ def test_five_thousand_word_query_python_and_plugin(plugin_node, inputs_index):
     # rrf over all three systems: equal ids (and scores) mean the node cut the text as Python did
     assert [doc_id for doc_id, _ in plugin.hits] == result.ids()
     assert [score for _, score in plugin.hits] == pytest.approx([h.score for h in result.hits], abs=1e-3)
+    # the per-shard path cuts the same text and flags it too (one shard: the same fusion as the global one)
+    shard = search_result(plugin_node, index, inputs_index["model"], text, k=100, size=10, fusion="rrf", scope="shard")
+    assert shard.truncated and shard.hits == plugin.hits
+    for scope in ("index", "shard"):
+        short = search_result(plugin_node, index, inputs_index["model"], "microglia", size=5, fusion="rrf", scope=scope)
+        assert short.hits and not short.truncated
 
 
 def test_cli_says_a_long_query_was_cut(plugin_node, opensearch_url, inputs_index, minilm_bundle, capsys):
