@@ -33,6 +33,7 @@ class SearchResult:
     systems: dict[str, Ranked]  # each system's own ranked hits, as OpenSearch returned them
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds: encode(_cpu), rewrite, search, fuse, total
+    truncated: bool = False  # the query was too long: every system searched the same prefix of it (design.md)
 
     def __iter__(self):
         return iter(self.hits)
@@ -128,6 +129,7 @@ class Retriever:
             fusion=used,
             systems=per_system,
             warnings=list(query.warnings),
+            truncated=query.truncated,
             timings={
                 "encode": query.encode_seconds,
                 "encode_cpu": query.encode_cpu_seconds,

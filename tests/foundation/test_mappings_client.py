@@ -34,7 +34,8 @@ def test_index_body_fills_parameters():
     ("doc", "message"),
     [
         ({"text": "t"}, "'doc_id' is a required property"),
-        ({"doc_id": "a", "text": ""}, "text: '' should be non-empty"),
+        ({"doc_id": "a", "text": ""}, r"text: '' does not match '\\\\S'"),
+        ({"doc_id": "a", "title": " ", "text": "\n"}, r"text: '\\n' does not match '\\\\S'"),
         ({"doc_id": "a", "text": "t", "sparse": {"10": 0.0}}, "sparse/10: 0.0 is less than or equal"),
         ({"doc_id": "a", "text": "t", "sparse": {"##ing": 1.0}}, "'##ing' does not match"),
         ({"doc_id": "a", "text": "t", "dense": ["x"]}, "dense/0: 'x' is not of type 'number'"),

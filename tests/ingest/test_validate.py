@@ -68,3 +68,32 @@ def test_schema_check_errors_become_record_errors():
     assert validator(RawRecord(1, b'{"_id": "a", "text": "fine"}')).doc_id == "a"
     with pytest.raises(ValueError):  # a custom check is called as is
         validator(RawRecord(2, b'{"_id": "b", "text": "forbidden"}'))
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"_id": "t1", "title": "Only a title"},
+        {"_id": "t2", "title": "Title, null body", "text": None},
+        {"_id": "t3", "title": "Title, blank body", "text": " \n"},
+        {"_id": "t4", "title": "Title, body in metadata", "metadata": {"body": "kept elsewhere"}},
+        {"_id": "t5", "title": "", "text": "Only a body"},
+    ],
+)
+def test_title_or_text_is_enough(record):
+    import json
+
+    validator = Validator(BEIR_FIELDS, Limits())  # with the JSON Schema of mappings/
+    doc = validator(RawRecord(1, json.dumps(record).encode()))
+    assert doc.doc_id == record["_id"] and (doc.title.strip() or doc.text.strip())
+    assert doc.title == record.get("title") and doc.text == (record.get("text") or "")
+
+
+def test_schema_wants_a_title_or_a_text():
+    from lightretriever.mappings import validate_document
+
+    validate_document({"doc_id": "a", "title": "T", "text": ""})
+    validate_document({"doc_id": "a", "text": "body"})
+    for bad in ({"doc_id": "a", "title": " ", "text": "\t"}, {"doc_id": "a", "title": None, "text": ""}):
+        with pytest.raises(RecordError, match="document 'a'"):
+            validate_document(bad)

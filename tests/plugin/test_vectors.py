@@ -14,7 +14,7 @@ import pytest
 from safetensors.numpy import load_file
 from tokenizers import Tokenizer
 
-from lightretriever.encode.query import LightQueryEncoder
+from lightretriever.encode.query import LightQueryEncoder, cut_query
 from lightretriever.errors import QueryError
 from lightretriever.fuse.features import candidate_features, feature_names
 from lightretriever.fuse.learned import LearnedModel, fuse_learned
@@ -36,7 +36,7 @@ def tokenizer(rel: str) -> Tokenizer:
 
 
 def test_vector_files_are_small_and_complete():
-    for rel in ("tokenization.json", "encoding.json", "fusion.json", "fusion/learned.txt"):
+    for rel in ("tokenization.json", "encoding.json", "fusion.json", "truncation.json", "fusion/learned.txt"):
         assert (VECTORS / rel).is_file(), rel
     too_big = [p.name for p in VECTORS.rglob("*") if p.is_file() and p.stat().st_size > 1_000_000]
     assert too_big == []
@@ -73,6 +73,22 @@ def test_encoding_vectors(name):
         assert enc.dense.dtype == np.float32
         assert [float(x) for x in enc.dense] == case["dense"]  # exact: same library, same table
     assert errors >= 2  # empty and whitespace-only queries are covered
+
+
+@pytest.mark.parametrize("name", sorted(load("truncation.json")))
+def test_truncation_vectors(name):
+    spec = load("truncation.json")[name]
+    tok = tokenizer(spec["tokenizer"])
+
+    def tokenize(text):
+        return tok.encode(text, add_special_tokens=False).ids
+
+    for case in spec["cases"]:
+        cut, ids = cut_query(case["text"], tokenize, spec["max_tokens"], spec["max_chars"])
+        assert (cut, cut != case["text"]) == (case["cut"], case["truncated"]), case["text"][:40]
+        assert len(cut) <= spec["max_chars"] and len(tokenize(cut)) <= spec["max_tokens"]
+        assert ids == (None if case["truncated"] else tokenize(case["text"]))
+    assert sum(case["truncated"] for case in spec["cases"]) >= 10
 
 
 def test_fusion_vectors():

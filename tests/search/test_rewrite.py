@@ -5,7 +5,8 @@ import json
 import pytest
 
 from lightretriever.errors import QueryError
-from lightretriever.rewrite import MAX_K, to_dsl
+from lightretriever.rewrite import MAX_K, QueryRewriter, to_dsl
+from lightretriever.rewrite.dsl import max_query_chars
 
 FILTER = {"term": {"metadata.lang": "en"}}
 
@@ -96,13 +97,29 @@ def test_long_query_is_truncated_with_a_warning(tiny_rewriter, caplog):
     text = " ".join(["apple"] * 8 + ["banana"] * 4)
     with caplog.at_level("WARNING"):
         query = tiny_rewriter.rewrite(text)
-    assert query.encoding.truncated and query.query_len == 8
+    assert query.truncated and query.query_len == 8
     assert query.clauses["sparse"]["bool"]["should"] == [
         {"rank_feature": {"field": "sparse.2", "linear": {}, "boost": 8.0}}
     ]
-    assert any("truncated" in w for w in query.warnings) and "truncated" in caplog.text
-    # BM25 still sees the full text
-    assert query.clauses["bm25"]["bool"]["must"][0]["multi_match"]["query"] == text
+    assert any("longer than 8 tokens" in w for w in query.warnings) and "longer than 8 tokens" in caplog.text
+    # every sub-query searches the same prefix: BM25 too
+    assert query.searched_text == " ".join(["apple"] * 8)
+    assert query.clauses["bm25"]["bool"]["must"][0]["multi_match"]["query"] == query.searched_text
+
+
+def test_long_query_is_cut_at_a_word_boundary(tiny_rewriter):
+    # 8 tokens end inside "apple,banana,cherry" (5 tokens): the cut goes back to the start of that word
+    query = tiny_rewriter.rewrite("apple banana " * 3 + "apple,banana,cherry date")
+    assert query.truncated and query.searched_text == "apple banana apple banana apple banana"
+    assert not tiny_rewriter.rewrite("apple banana").truncated
+
+
+def test_bm25_alone_is_cut_by_characters(tiny_rewriter):
+    text = "word " * 2000
+    query = QueryRewriter(None).rewrite(text, systems=["bm25"])
+    bm25_text = query.clauses["bm25"]["bool"]["must"][0]["multi_match"]["query"]
+    assert query.truncated and bm25_text == query.searched_text and len(bm25_text) <= max_query_chars()
+    assert bm25_text.endswith("word") and not bm25_text.endswith(" ")
 
 
 @pytest.mark.parametrize("depth", [0, -3, MAX_K + 1, 2.5, "10", True])
@@ -112,5 +129,5 @@ def test_depth_out_of_range_is_rejected(tiny_rewriter, depth):
 
 
 def test_filter_must_be_a_clause(tiny_rewriter):
-    with pytest.raises(ValueError, match="filter"):
+    with pytest.raises(QueryError, match="filter"):
         tiny_rewriter.rewrite("apple", filter="metadata.lang:en")

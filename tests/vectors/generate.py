@@ -12,6 +12,7 @@ lightretriever.fuse); only seeds are fixed here, so a rerun writes identical fil
   encoding.json            text -> ids, dense, sparse, n_tokens, n_unknown, truncated, oov_share (or the error)
   fusion/learned.txt       a small LightGBM lambdarank model trained here on synthetic features
   fusion.json              per-system hits -> fused (id, score) for linear, rrf, learned (+ learned features)
+  truncation.json          long query -> the prefix every sub-query searches (cut_query), per tokenizer and budget
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 from safetensors.numpy import save_file
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
-from lightretriever.encode.query import LightQueryEncoder
+from lightretriever.encode.query import LightQueryEncoder, cut_query
 from lightretriever.errors import QueryError
 from lightretriever.fuse.features import candidate_features, feature_names
 from lightretriever.fuse.learned import LearnedModel, fuse_learned
@@ -244,6 +245,59 @@ def encoding(paths: dict[str, Path]) -> dict:
     return out
 
 
+def essay(words: int, seed: int = 11) -> str:
+    """A pasted essay: seeded sentences of scientific words, punctuation and line breaks."""
+    rng = random.Random(seed)
+    vocab = ["the", "role", "of", "p53", "in", "cancer", "cells", "macrophages", "reduce", "IL-1β", "secretion", "glucocorticoid", "receptor", "activation", "neurodegeneration", "microglia", "2024", "COVID-19", "β-catenin", "signalling", "naïve", "résumé"]
+    out = []
+    for i in range(words):
+        out.append(rng.choice(vocab))
+        if rng.random() < 0.08:
+            out[-1] += rng.choice([".", ",", ";", "?\n", ".\n\n"])
+    return " ".join(out)
+
+
+TRUNCATION_TEXTS = [
+    "What is the role of p53 in cancer?",
+    essay(800),
+    "北京大学的研究人员发现了新的蛋白质" * 40,
+    "   " + "x" * 1000,
+    "\u3000 " + "日本語のテキストとカタカナ、ひらがな。" * 30,
+    "\u00a0".join(["nbsp"] * 300),
+    "\u001c".join(["unitsep"] * 100) + " tail",
+    "\u200b".join(["zerowidth"] * 100) + " tail",
+    "👩‍👩‍👧 🇫🇷 🧬" * 100,
+    "pneumonoultramicroscopicsilicovolcanoconiosis " * 40,
+    "word " * 200 + "   \t\n",
+    "a" * 449 + " b",
+    "tab\tseparated\u2028line\u2029para\u0085nel\u205fmath\u202fnarrow " * 30,
+    "!" * 2000,
+]
+
+
+def truncation(paths: dict[str, Path]) -> dict:
+    """Budgets where the tokens bind (16 tokens, 450 characters) and where the characters bind (64, 60)."""
+    out = {}
+    for name in ("minilm", "bpe_bytelevel", "bpe_split", "spm_bpe"):
+        tok = raw_tokenizer(paths[name])
+
+        def tokenize(text, tok=tok):
+            return tok.encode(text, add_special_tokens=False).ids
+
+        for max_tokens, max_chars in ((16, 450), (64, 60)):
+            cases = []
+            for text in TRUNCATION_TEXTS:
+                cut, _ = cut_query(text, tokenize, max_tokens, max_chars)
+                cases.append({"text": text, "cut": cut, "truncated": cut != text})
+            out[f"{name}-{max_tokens}-{max_chars}"] = {
+                "tokenizer": str(paths[name].relative_to(OUT)),
+                "max_tokens": max_tokens,
+                "max_chars": max_chars,
+                "cases": cases,
+            }
+    return out
+
+
 def hand_made_hits() -> list[dict]:
     cases = [
         {
@@ -345,6 +399,7 @@ def main() -> None:
     write_json("tokenization.json", tokenization(paths))
     write_json("encoding.json", encoding(paths))
     write_json("fusion.json", fusion())
+    write_json("truncation.json", truncation(paths))
     print(f"wrote test vectors to {OUT}")
 
 

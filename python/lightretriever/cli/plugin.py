@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from lightretriever.errors import QueryError
 
@@ -100,7 +101,7 @@ def _delete(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from lightretriever.plugin import search
+    from lightretriever.plugin.query import search_result
 
     filter_clause = None
     if args.filter:
@@ -108,7 +109,11 @@ def _search(args: argparse.Namespace) -> int:
             filter_clause = json.loads(args.filter)
         except json.JSONDecodeError as exc:
             raise QueryError(f"--filter is not JSON: {exc}") from None
-    hits = search(_client(args), args.index, args.model, args.query, args.k, args.size, args.fusion, filter_clause)
+    result = search_result(_client(args), args.index, args.model, args.query, args.k, args.size, args.fusion, filter_clause)
+    hits = result.hits
+    if result.truncated:
+        print("warning: the query is longer than the model's query limit; the node searched the same prefix of it "
+              "with every system (docs/design.md, Long queries)", file=sys.stderr)
     if args.json:
         print(json.dumps([{"id": doc_id, "score": score} for doc_id, score in hits]))
     else:

@@ -65,6 +65,7 @@ def _search(args: argparse.Namespace) -> int:
                     "systems": {
                         s: [{"doc_id": d, "score": v} for d, v in hits] for s, hits in result.systems.items()
                     },
+                    "truncated": result.truncated,
                     "warnings": result.warnings,
                     "timings_ms": {name: round(1000 * sec, 3) for name, sec in result.timings.items()},
                 },

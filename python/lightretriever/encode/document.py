@@ -109,7 +109,7 @@ class DocumentEncoder:
     def encode_documents(self, texts: Sequence[str]) -> list[DocumentEncoding]:
         for i, text in enumerate(texts):
             if not isinstance(text, str) or not text.strip():
-                raise RecordError(f"document #{i}: empty text (nothing to encode)")
+                raise RecordError(f"document #{i}: empty title and text (nothing to encode)")
         out: list[DocumentEncoding | None] = [None] * len(texts)
         for idx, dense, sparse, batch in self._run(texts, "document", with_sparse=True):
             for row, i in enumerate(idx):

@@ -35,6 +35,44 @@ FLOAT32_TABLE_MAX_BYTES = 2**30
 _add_rows = np.add.reduce
 
 
+# Unicode's White_Space property (str.isspace would add U+001C..U+001F); the Java plugin uses the same set.
+WHITE_SPACE = frozenset(
+    "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def cut_query(text: str, tokenize, max_tokens: int, max_chars: int) -> tuple[str, list[int] | None]:
+    """docs/design.md "Long queries": the longest prefix of `text` with at most `max_chars` code points
+    and at most `max_tokens` tokens, cut back to a word boundary (unless its first word alone is too long),
+    trailing white space removed. Every sub-query searches this prefix.
+
+    `tokenize(text) -> ids` (None: characters only). Returns (prefix, ids of the text when it was not cut).
+    """
+    if len(text) <= max_chars:
+        if tokenize is None:
+            return text, None
+        ids = tokenize(text)
+        if len(ids) <= max_tokens:
+            return text, ids
+    lo, hi = 0, min(len(text), max_chars)  # binary search: prefix(lo) fits; same steps as the Java plugin
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if tokenize is None or len(tokenize(text[:mid])) <= max_tokens:
+            lo = mid
+        else:
+            hi = mid - 1
+    end = lo
+    if end < len(text) and text[end] not in WHITE_SPACE:  # the cut falls inside a word: drop that word
+        start = end
+        while start > 0 and text[start - 1] not in WHITE_SPACE:
+            start -= 1
+        if any(c not in WHITE_SPACE for c in text[:start]):
+            end = start
+    while end > 0 and text[end - 1] in WHITE_SPACE:
+        end -= 1
+    return text[:end], None
+
+
 class LightQueryEncoder:
     def __init__(self, tokenizer, table: np.ndarray, max_length: int, unk_id: int | None, exclude_ids,
                  float32_max_bytes: int = FLOAT32_TABLE_MAX_BYTES):
@@ -60,10 +98,22 @@ class LightQueryEncoder:
             float32_max_bytes,
         )
 
-    def encode_query(self, text: str) -> QueryEncoding:
+    def tokenize(self, text: str) -> list[int]:
+        try:
+            return self.query_tokenizer.ids(text)  # the word cache, exact to the HF tokenizer (query_tokens.py)
+        except TypeError:  # `tokenizers` refuses str with lone surrogates
+            raise QueryError(f"query {text[:60]!r}: not valid UTF-8 (unpaired surrogate)") from None
+
+    def cut(self, text: str, max_chars: int) -> tuple[str, list[int] | None]:
+        """`cut_query` with this encoder's tokenizer and `max_length.query`."""
+        return cut_query(text, self.tokenize, self.max_length, max_chars)
+
+    def encode_query(self, text: str, ids: list[int] | None = None) -> QueryEncoding:
+        """`ids`: the tokenizer's ids of `text`, when the caller has them already (`cut`)."""
         if not isinstance(text, str) or not text.strip():
             raise QueryError(f"query {text!r}: empty query")
-        ids = self.query_tokenizer.ids(text)
+        if ids is None:
+            ids = self.tokenize(text)
         truncated = len(ids) > self.max_length
         if truncated:
             ids = ids[: self.max_length]

@@ -1,7 +1,7 @@
 """Turn a raw record into a `Document`, or raise RecordError with the reason it is rejected.
 
 Checks, in order: size, blank line, UTF-8, JSON syntax, object shape, id, title/text/metadata
-types, empty text, unencodable strings (lone surrogates), the index document JSON Schema from
+types, empty title and text, nesting depth, unencodable strings (lone surrogates), the index document JSON Schema from
 `mappings/`, and (with --precomputed) the vectors.
 """
 
@@ -18,6 +18,9 @@ from lightretriever.errors import RecordError
 from lightretriever.ingest.records import Document, FieldMap, RawRecord
 
 MAX_ID_BYTES = 512  # OpenSearch rejects longer _id values
+# Far above real records (OpenSearch maps at most 20 object levels) and far below Python's recursion limit,
+# which a deeper record would hit in json and in the schema check.
+MAX_NESTING = 100
 
 
 @dataclass(frozen=True)
@@ -58,9 +61,23 @@ def decode(raw: RawRecord, limits: Limits) -> dict[str, Any]:
         value = json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:
         raise RecordError(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise RecordError(f"nested deeper than {MAX_NESTING} levels") from None
     if not isinstance(value, dict):
         raise RecordError(f"record is {_type_name(value)}, expected an object")
     return value
+
+
+def _nesting(value: Any) -> int:
+    """The nesting depth of a parsed value, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            if depth <= MAX_NESTING:
+                stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def record_id(obj: dict[str, Any], fields: FieldMap) -> str | None:
@@ -100,14 +117,14 @@ def to_document(obj: dict[str, Any], raw: RawRecord, fields: FieldMap, limits: L
     if not _has_escaped_bytes(doc_id) and len(doc_id.encode("utf-8")) > MAX_ID_BYTES:
         raise RecordError(f"id longer than {MAX_ID_BYTES} bytes (OpenSearch _id limit)")
 
-    if fields.text not in obj:
-        raise RecordError(f"missing text field {fields.text!r}")
-    if obj[fields.text] is None:
-        raise RecordError(f"text field {fields.text!r} is null")
+    # Either field may be missing, null or blank (title-only records, bodies kept in metadata), not both.
     text = _optional_str(obj, fields.text, "text")
-    if not text.strip():
-        raise RecordError(f"empty text in field {fields.text!r}")
     title = _optional_str(obj, fields.title, "title")
+    if not text.strip() and not title.strip():
+        raise RecordError(
+            f"empty title and text: title field {fields.title!r} and text field {fields.text!r} "
+            "are both missing, null or blank"
+        )
 
     metadata = obj.get("metadata")
     if metadata is None:
@@ -171,10 +188,12 @@ class Validator:
     def __call__(self, raw: RawRecord, obj: dict[str, Any] | None = None) -> Document:
         if obj is None:
             obj = decode(raw, self.limits)
+        if _nesting(obj) > MAX_NESTING:
+            raise RecordError(f"nested deeper than {MAX_NESTING} levels")
         doc = to_document(obj, raw, self.fields, self.limits)
         _check_encodable(doc)
         if isinstance(raw.data, dict):  # bytes were size-checked before parsing
-            size = len(json.dumps(obj, ensure_ascii=False, default=str).encode("utf-8", "surrogateescape"))
+            size = len(json.dumps(obj, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass"))
             if size > self.limits.max_record_bytes:
                 raise RecordError(f"oversized: {size} bytes > limit {self.limits.max_record_bytes}")
         if self.schema_check is not None:

@@ -8,7 +8,7 @@
 No torch, no numpy: the node encodes the text and fuses.
 """
 
-from lightretriever.plugin.query import lightretriever_clause, search
+from lightretriever.plugin.query import PluginResult, lightretriever_clause, search, search_result
 from lightretriever.plugin.registry import (
     MODELS_PATH,
     bundle_payload,
@@ -20,11 +20,13 @@ from lightretriever.plugin.registry import (
 
 __all__ = [
     "MODELS_PATH",
+    "PluginResult",
     "bundle_payload",
     "delete_model",
     "get_model",
     "lightretriever_clause",
     "model_name_for",
     "search",
+    "search_result",
     "upload_bundle",
 ]

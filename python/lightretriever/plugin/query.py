@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from opensearchpy.exceptions import TransportError
@@ -14,6 +15,24 @@ from lightretriever.rewrite.execute import SEARCH_FIELDS, response_hits
 
 FUSIONS = ("linear", "rrf", "learned")
 SCOPES = ("index", "shard")
+# The plugin names this query on every hit when the text was too long and each system searched the same
+# prefix of it (docs/design.md, "Long queries"); it comes back in the hits' matched_queries.
+TRUNCATED = "lightretriever_truncated"
+PLUGIN_SEARCH_FIELDS = SEARCH_FIELDS + ",hits.hits.matched_queries"
+
+
+@dataclass
+class PluginResult:
+    hits: list[tuple[str, float]]  # (doc_id, fused score), best first
+    truncated: bool  # the node searched a prefix of a too-long query text
+
+
+def truncated(response: Mapping) -> bool:
+    """Whether a plugin `_search` response says its query text was cut (any hit carries the flag)."""
+    for hit in response.get("hits", {}).get("hits", []):
+        if TRUNCATED in (hit.get("matched_queries") or ()):
+            return True
+    return False
 
 
 def lightretriever_clause(
@@ -88,9 +107,24 @@ def search(
     **clause_options,
 ) -> list[tuple[str, float]]:
     """Fused hits `[(doc_id, score)]`, best first, at most `size`; errors as QueryError with the node's reason."""
+    return search_result(client, index, model, text, k, size, fusion, filter, **clause_options).hits
+
+
+def search_result(
+    client,
+    index: str,
+    model: str,
+    text: str,
+    k: int = 100,
+    size: int = 10,
+    fusion: str | None = None,
+    filter: Mapping | None = None,
+    **clause_options,
+) -> PluginResult:
+    """`search`, plus whether the node cut the query text."""
     body = request_body(text, model, k, size, fusion, filter, **clause_options)
     try:
-        response = client.search(index=index, body=body, params={"filter_path": SEARCH_FIELDS})
+        response = client.search(index=index, body=body, params={"filter_path": PLUGIN_SEARCH_FIELDS})
     except TransportError as exc:
         raise query_error(exc, f"plugin query {text[:60]!r} on index {index!r} with model {model!r}") from None
-    return response_hits(response)
+    return PluginResult(response_hits(response), truncated(response))

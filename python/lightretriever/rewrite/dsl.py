@@ -12,6 +12,16 @@ import numpy as np
 
 DEFAULT_TEXT_FIELDS = ("title", "text")
 
+# OpenSearch refuses a query with more than indices.query.bool.max_clause_count (1024) leaf clauses. The BM25
+# sub-query has one per analysed term and text field, and a term is at least one character, so its text is
+# held to BM25_MAX_CLAUSES // fields characters; the rest of the 1024 covers a filter and, in the one-body
+# "named" strategy, the sparse clauses of a 64-token query. docs/design.md, "Long queries".
+BM25_MAX_CLAUSES = 900
+
+
+def max_query_chars(text_fields: Sequence[str] = DEFAULT_TEXT_FIELDS) -> int:
+    return BM25_MAX_CLAUSES // max(1, len(text_fields))
+
 
 def dense_clause(
     vector: Sequence[float] | np.ndarray, k: int, filter: Mapping | None = None, field: str = "dense"

@@ -14,14 +14,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from lightretriever.encode.query import cut_query
 from lightretriever.rewrite.dsl import (
     DEFAULT_TEXT_FIELDS,
     bm25_clause,
     dense_clause,
+    max_query_chars,
     search_body,
     sparse_clause,
 )
-from lightretriever.rewrite.validate import check_k, check_text
+from lightretriever.rewrite.validate import check_filter, check_k, check_text
 
 if TYPE_CHECKING:
     from lightretriever.bundle import Bundle
@@ -35,7 +37,7 @@ DEFAULT_DEPTH = 100
 
 @dataclass
 class RewrittenQuery:
-    text: str
+    text: str  # as the caller gave it
     depth: int
     filter: Mapping | None
     clauses: dict[str, dict]  # system -> query clause, in SYSTEMS order
@@ -43,6 +45,12 @@ class RewrittenQuery:
     warnings: list[str] = field(default_factory=list)
     encode_seconds: float = 0.0  # time in the light query encoder alone (the "model" cost of a query)
     encode_cpu_seconds: float = 0.0  # the same span in this thread's CPU time (no waiting for a core)
+    searched_text: str | None = None  # what every sub-query searches: `text`, or its prefix when too long
+
+    @property
+    def truncated(self) -> bool:
+        """The query was too long and every sub-query searched a prefix of it (docs/design.md, "Long queries")."""
+        return self.searched_text is not None and self.searched_text != self.text
 
     @property
     def query_len(self) -> float:
@@ -116,23 +124,30 @@ class QueryRewriter:
         unknown = [s for s in systems if s not in SYSTEMS]
         if unknown or not systems:
             raise ValueError(f"systems {list(systems)}: choose from {', '.join(SYSTEMS)}")
-        if filter is not None and not isinstance(filter, Mapping):
-            raise ValueError(f"filter must be an OpenSearch query clause (a JSON object), got {filter!r}")
+        check_filter(filter)
         query = RewrittenQuery(text=text, depth=depth, filter=filter, clauses={})
-        if "dense" in systems or "sparse" in systems:
-            if self.encoder is None:
-                raise ValueError("dense and sparse sub-queries need a light query encoder (a bundle)")
-            started, started_cpu = time.perf_counter(), time.thread_time()
-            query.encoding = self.encoder.encode_query(text)
+        light = "dense" in systems or "sparse" in systems
+        if light and self.encoder is None:
+            raise ValueError("dense and sparse sub-queries need a light query encoder (a bundle)")
+        started, started_cpu = time.perf_counter(), time.thread_time()
+        max_chars = max_query_chars(self.text_fields)
+        if self.encoder is not None:  # the same cut for every sub-query, BM25 included
+            searched, ids = self.encoder.cut(text, max_chars)
+        else:
+            searched, ids = cut_query(text, None, 0, max_chars)
+        query.searched_text = searched
+        if light:
+            query.encoding = self.encoder.encode_query(searched, ids)
             query.encode_seconds = time.perf_counter() - started
             query.encode_cpu_seconds = time.thread_time() - started_cpu
-            if query.encoding.truncated:
-                message = (
-                    f"query {_preview(text)}: longer than {self.encoder.max_length} tokens, "
-                    "truncated for the dense and sparse sub-queries"
-                )
-                log.warning(message)
-                query.warnings.append(message)
+        if query.truncated:
+            limit = f"{self.encoder.max_length} tokens or " if self.encoder is not None else ""
+            message = (
+                f"query {_preview(text)}: longer than {limit}{max_chars} characters; every sub-query "
+                f"searched its first {len(searched)} characters"
+            )
+            log.warning(message)
+            query.warnings.append(message)
         for system in SYSTEMS:  # fixed order, whatever order the caller listed them in
             if system not in systems:
                 continue
@@ -141,7 +156,7 @@ class QueryRewriter:
             elif system == "sparse":
                 clause = sparse_clause(query.encoding.sparse, filter, self.sparse_field)
             else:
-                clause = bm25_clause(text, filter, self.text_fields)
+                clause = bm25_clause(searched, filter, self.text_fields)
             query.clauses[system] = clause
         return query
 

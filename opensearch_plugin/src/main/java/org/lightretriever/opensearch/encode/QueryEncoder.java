@@ -27,12 +27,74 @@ public final class QueryEncoder {
         }
     }
 
+    /** A query text cut to fit (docs/design.md "Long queries"); `ids` are the text's ids when it was not cut, else null. */
+    public record Cut(String text, int[] ids, boolean truncated) {}
+
+    /**
+     * The longest prefix with at most `maxChars` code points and `max_length.query` tokens, cut back to a word
+     * boundary (unless its first word alone is too long), trailing white space removed: Python's `cut_query`,
+     * step for step, so both sides search the same text.
+     */
+    public Cut cut(String text, int maxChars) {
+        return cut(tokenizer, maxLength, text, maxChars);
+    }
+
+    /** {@link #cut(String, int)} for any tokenizer and token budget. */
+    public static Cut cut(HfTokenizer tokenizer, int maxLength, String text, int maxChars) {
+        int[] cps = text.codePoints().toArray();
+        if (cps.length <= maxChars) {
+            int[] ids = tokenizer.encode(text);
+            if (ids.length <= maxLength) {
+                return new Cut(text, ids, false);
+            }
+        }
+        int lo = 0;
+        int hi = Math.min(cps.length, maxChars);
+        while (lo < hi) {
+            int mid = (lo + hi + 1) / 2;
+            if (tokenizer.encode(new String(cps, 0, mid)).length <= maxLength) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        int end = lo;
+        if (end < cps.length && !isWhiteSpace(cps[end])) { // the cut falls inside a word: drop that word
+            int start = end;
+            while (start > 0 && !isWhiteSpace(cps[start - 1])) {
+                start--;
+            }
+            for (int i = 0; i < start; i++) {
+                if (!isWhiteSpace(cps[i])) {
+                    end = start;
+                    break;
+                }
+            }
+        }
+        while (end > 0 && isWhiteSpace(cps[end - 1])) {
+            end--;
+        }
+        return new Cut(new String(cps, 0, end), null, true);
+    }
+
+    /** Unicode's White_Space property: the separators Zs, Zl, Zp plus TAB..CR and NEL (Python's WHITE_SPACE). */
+    static boolean isWhiteSpace(int cp) {
+        return (cp >= 0x09 && cp <= 0x0D) || cp == 0x85 || Character.isSpaceChar(cp);
+    }
+
     /** @throws IllegalArgumentException "empty query" or "query has no known tokens", naming the query */
     public QueryEncoding encode(String text) {
+        return encode(text, null);
+    }
+
+    /** @param ids the tokenizer's ids of `text` when the caller has them ({@link #cut}), else null */
+    public QueryEncoding encode(String text, int[] ids) {
         if (text == null || text.strip().isEmpty()) {
             throw new IllegalArgumentException("lightretriever query [" + text + "]: empty query");
         }
-        int[] ids = tokenizer.encode(text);
+        if (ids == null) {
+            ids = tokenizer.encode(text);
+        }
         boolean truncated = ids.length > maxLength;
         if (truncated) {
             ids = Arrays.copyOf(ids, maxLength);

@@ -31,6 +31,8 @@ import org.opensearch.index.query.QueryShardContext;
  * with their fused scores and what each system gave them. A shard matches exactly its own fused documents with
  * those scores, so the search's normal merge, from/size and explain work on the global fusion. Produced by the
  * rewrite of a `lightretriever` clause ({@link GlobalFusion}); `{"lightretriever_fused": {...}}` parses back.
+ * `truncated`: the sub-searches ran a cut of a too-long query text, and every hit names
+ * {@link LightRetrieverQueryBuilder#TRUNCATED} in its matched_queries, as on the per-shard path.
  */
 public final class FusedHitsQueryBuilder extends AbstractQueryBuilder<FusedHitsQueryBuilder> {
     public static final String NAME = "lightretriever_fused";
@@ -41,11 +43,13 @@ public final class FusedHitsQueryBuilder extends AbstractQueryBuilder<FusedHitsQ
     private final String description;
     private final List<String> systems;
     private final List<Entry> entries; // best first
+    private final boolean truncated;
 
-    FusedHitsQueryBuilder(String description, List<String> systems, List<Entry> entries) {
+    FusedHitsQueryBuilder(String description, List<String> systems, List<Entry> entries, boolean truncated) {
         this.description = description;
         this.systems = List.copyOf(systems);
         this.entries = List.copyOf(entries);
+        this.truncated = truncated;
     }
 
     public FusedHitsQueryBuilder(StreamInput in) throws IOException {
@@ -63,6 +67,7 @@ public final class FusedHitsQueryBuilder extends AbstractQueryBuilder<FusedHitsQ
             read.add(new Entry(index, id, score, new SystemScores(systems, scores, ranks)));
         }
         entries = List.copyOf(read);
+        truncated = in.readBoolean();
     }
 
     @Override
@@ -77,10 +82,15 @@ public final class FusedHitsQueryBuilder extends AbstractQueryBuilder<FusedHitsQ
             out.writeDoubleArray(e.given().scores());
             out.writeVIntArray(e.given().ranks());
         }
+        out.writeBoolean(truncated);
     }
 
     List<Entry> entries() {
         return entries;
+    }
+
+    boolean truncated() {
+        return truncated;
     }
 
     @Override
@@ -99,6 +109,9 @@ public final class FusedHitsQueryBuilder extends AbstractQueryBuilder<FusedHitsQ
             builder.endObject();
         }
         builder.endArray();
+        if (truncated) {
+            builder.field("truncated", true);
+        }
         printBoostAndQueryName(builder);
         builder.endObject();
     }
@@ -119,7 +132,11 @@ public final class FusedHitsQueryBuilder extends AbstractQueryBuilder<FusedHitsQ
                     ((Number) hit.get("score")).floatValue(), new SystemScores(systems,
                         scores.stream().mapToDouble(Number::doubleValue).toArray(), ranks.stream().mapToInt(Number::intValue).toArray())));
             }
-            FusedHitsQueryBuilder builder = new FusedHitsQueryBuilder(String.valueOf(map.getOrDefault("description", "")), systems, entries);
+            if (!(map.getOrDefault("truncated", false) instanceof Boolean truncated)) {
+                throw new IllegalArgumentException("truncated must be true or false");
+            }
+            FusedHitsQueryBuilder builder = new FusedHitsQueryBuilder(String.valueOf(map.getOrDefault("description", "")), systems,
+                entries, truncated);
             if (map.get(BOOST_FIELD.getPreferredName()) instanceof Number boost) {
                 builder.boost(boost.floatValue());
             }
@@ -155,7 +172,11 @@ public final class FusedHitsQueryBuilder extends AbstractQueryBuilder<FusedHitsQ
             scores[j] = e.score();
             given[j] = e.given();
         }
-        return new FusedScoreQuery(reader, keptDocs, scores, given, description);
+        Query query = new FusedScoreQuery(reader, keptDocs, scores, given, description);
+        if (truncated) {
+            context.addNamedQuery(LightRetrieverQueryBuilder.TRUNCATED, query); // every hit then lists it in matched_queries
+        }
+        return query;
     }
 
     /** Top-level doc id of each entry's live document in `reader`, or -1 when the shard does not hold it. */
@@ -195,7 +216,8 @@ public final class FusedHitsQueryBuilder extends AbstractQueryBuilder<FusedHitsQ
 
     @Override
     protected boolean doEquals(FusedHitsQueryBuilder other) {
-        if (!description.equals(other.description) || !systems.equals(other.systems) || entries.size() != other.entries.size()) {
+        if (!description.equals(other.description) || !systems.equals(other.systems) || truncated != other.truncated
+            || entries.size() != other.entries.size()) {
             return false;
         }
         for (int i = 0; i < entries.size(); i++) {
@@ -211,7 +233,7 @@ public final class FusedHitsQueryBuilder extends AbstractQueryBuilder<FusedHitsQ
 
     @Override
     protected int doHashCode() {
-        int hash = Objects.hash(description, systems);
+        int hash = Objects.hash(description, systems, truncated);
         for (Entry e : entries) {
             hash = 31 * hash + Objects.hash(e.index(), e.id(), e.score());
         }

@@ -70,8 +70,11 @@ final class GlobalFusion {
         return msearch;
     }
 
-    /** The fused documents, best first, with strictly decreasing float scores (fused order kept across shards). */
-    FusedHitsQueryBuilder fuse(MultiSearchResponse response, double queryLen, double oovShare) {
+    /**
+     * The fused documents, best first, with strictly decreasing float scores (fused order kept across shards);
+     * `truncated`: the sub-searches ran a cut of a too-long query text (the hits then name it, see FusedHitsQueryBuilder).
+     */
+    FusedHitsQueryBuilder fuse(MultiSearchResponse response, double queryLen, double oovShare, boolean truncated) {
         Map<String, List<Hit>> hits = new LinkedHashMap<>();
         Map<String, String> indexOf = new HashMap<>();
         MultiSearchResponse.Item[] items = response.getResponses();
@@ -100,7 +103,7 @@ final class GlobalFusion {
             String docId = fused.get(i).docId();
             entries.add(new FusedHitsQueryBuilder.Entry(indexOf.get(docId), docId, scores[i], given.get(docId)));
         }
-        return new FusedHitsQueryBuilder(description, systems, entries);
+        return new FusedHitsQueryBuilder(description, systems, entries, truncated);
     }
 
     /** The system's response, or an error that names the system and the shard failure or timeout. */

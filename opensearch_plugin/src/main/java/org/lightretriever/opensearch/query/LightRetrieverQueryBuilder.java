@@ -8,6 +8,7 @@ import java.util.function.Supplier;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.util.SetOnce;
 import org.lightretriever.opensearch.LightRetrieverPlugin;
+import org.lightretriever.opensearch.encode.QueryEncoder;
 import org.lightretriever.opensearch.encode.QueryEncoding;
 import org.lightretriever.opensearch.fusion.Fusion;
 import org.lightretriever.opensearch.registry.LightModel;
@@ -16,9 +17,11 @@ import org.opensearch.OpenSearchStatusException;
 import org.opensearch.action.search.MultiSearchRequest;
 import org.opensearch.action.search.SearchRequest;
 import org.opensearch.common.unit.TimeValue;
+import org.opensearch.common.xcontent.json.JsonXContent;
 import org.opensearch.core.ParseField;
 import org.opensearch.core.action.ActionListener;
 import org.opensearch.core.common.ParsingException;
+import org.opensearch.core.common.bytes.BytesReference;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
 import org.opensearch.core.rest.RestStatus;
@@ -42,6 +45,9 @@ import org.opensearch.index.query.QueryShardContext;
 public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<LightRetrieverQueryBuilder> {
     public static final String NAME = "lightretriever";
     public static final int MAX_K = 10_000;
+    public static final int MAX_FILTER_DEPTH = 100;
+    /** Named query on every hit of a query that was too long and searched a prefix of its text. */
+    public static final String TRUNCATED = "lightretriever_truncated";
     private static final ParseField QUERY = new ParseField("query");
     private static final ParseField MODEL = new ParseField("model");
     private static final ParseField K = new ParseField("k");
@@ -183,6 +189,14 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
     }
 
     public static LightRetrieverQueryBuilder fromXContent(XContentParser parser) throws IOException {
+        try {
+            return parse(parser);
+        } catch (IllegalStateException | IllegalArgumentException | IOException e) { // a value of the wrong type: 400, not 500
+            throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] bad value: " + e.getMessage(), e);
+        }
+    }
+
+    private static LightRetrieverQueryBuilder parse(XContentParser parser) throws IOException {
         String text = null;
         String model = null;
         int k = 100;
@@ -201,7 +215,7 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
             if (token == XContentParser.Token.FIELD_NAME) {
                 current = parser.currentName();
             } else if (token == XContentParser.Token.START_OBJECT && FILTER.match(current, parser.getDeprecationHandler())) {
-                filter = parseInnerQueryBuilder(parser);
+                filter = parseFilter(parser);
             } else if (token == XContentParser.Token.START_ARRAY && TEXT_FIELDS.match(current, parser.getDeprecationHandler())) {
                 textFields = strings(parser);
             } else if (token == XContentParser.Token.START_ARRAY && SYSTEMS.match(current, parser.getDeprecationHandler())) {
@@ -235,6 +249,9 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
         try {
             LightRetrieverQueryBuilder builder = new LightRetrieverQueryBuilder(text, model, k, fusion, filter, denseField, sparseField,
                 textFields, systems, scope);
+            if (!Float.isFinite(boost) || boost < 0) {
+                throw new IllegalArgumentException("[" + NAME + "] boost must be a finite number >= 0, got " + boost);
+            }
             builder.boost(boost);
             builder.queryName(queryName);
             return builder;
@@ -243,9 +260,40 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
         }
     }
 
+    /**
+     * The filter clause, refused past {@value #MAX_FILTER_DEPTH} levels of JSON nesting. The query parsers recurse
+     * per level, and a filter nested a few thousand levels deep overflows the stack, which stops the whole node;
+     * so the object is first copied token by token (no recursion) while its depth is counted.
+     */
+    private static QueryBuilder parseFilter(XContentParser parser) throws IOException {
+        XContentBuilder copy = XContentBuilder.builder(JsonXContent.jsonXContent);
+        int depth = 0;
+        XContentParser.Token token = parser.currentToken();
+        do {
+            if (token == XContentParser.Token.START_OBJECT || token == XContentParser.Token.START_ARRAY) {
+                if (++depth > MAX_FILTER_DEPTH) {
+                    throw new IllegalArgumentException("the filter is nested deeper than " + MAX_FILTER_DEPTH + " levels");
+                }
+            } else if (token == XContentParser.Token.END_OBJECT || token == XContentParser.Token.END_ARRAY) {
+                depth--;
+            }
+            copy.generator().copyCurrentEvent(parser);
+        } while (depth > 0 && (token = parser.nextToken()) != null);
+        copy.close();
+        try (XContentParser inner = JsonXContent.jsonXContent.createParser(parser.getXContentRegistry(), parser.getDeprecationHandler(),
+            BytesReference.toBytes(BytesReference.bytes(copy)))) {
+            inner.nextToken();
+            return parseInnerQueryBuilder(inner);
+        }
+    }
+
     private static List<String> strings(XContentParser parser) throws IOException {
         List<String> out = new ArrayList<>();
-        while (parser.nextToken() != XContentParser.Token.END_ARRAY) {
+        XContentParser.Token token;
+        while ((token = parser.nextToken()) != XContentParser.Token.END_ARRAY) {
+            if (token != XContentParser.Token.VALUE_STRING) {
+                throw new IllegalArgumentException("expected an array of strings, found [" + token + "]");
+            }
             out.add(parser.text());
         }
         return out;
@@ -295,7 +343,7 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
         SetOnce<FusedHitsQueryBuilder> result = new SetOnce<>();
         QueryEncoding encoding = plan.sub.encoding();
         context.registerAsyncAction((client, listener) -> client.multiSearch(request, ActionListener.wrap(response -> {
-            FusedHitsQueryBuilder hits = global.fuse(response, encoding.nTokens(), encoding.oovShare());
+            FusedHitsQueryBuilder hits = global.fuse(response, encoding.nTokens(), encoding.oovShare(), plan.truncated);
             hits.boost(boost);
             hits.queryName(queryName);
             result.set(hits);
@@ -327,14 +375,20 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
     }
 
     /** Encoding, fusion and the systems to run: the same for the global and the per-shard path. */
-    private record Plan(SubQueries sub, List<String> run, Fusion method, String modelName, String fusionName) {
+    private record Plan(SubQueries sub, List<String> run, Fusion method, String modelName, String fusionName, boolean truncated) {
         String description(String scope) {
             return "model=" + modelName + ", fusion=" + fusionName + ", systems=" + run + ", scope=" + scope;
         }
     }
 
     private Plan plan(LightModel loaded) {
-        QueryEncoding encoding = LightRetrieverPlugin.encodeStats().time(() -> loaded.encoder().encode(text));
+        // a long query is cut once (design.md "Long queries") and every sub-query searches the cut text
+        QueryEncoder encoder = loaded.encoder();
+        QueryEncoder.Cut[] cut = new QueryEncoder.Cut[1];
+        QueryEncoding encoding = LightRetrieverPlugin.encodeStats().time(() -> {
+            cut[0] = encoder.cut(text, SubQueries.maxQueryChars(textFields.size()));
+            return encoder.encode(cut[0].text(), cut[0].ids());
+        });
         String resolved = fusion != null ? fusion : loaded.defaultFusion();
         Fusion method = loaded.fusion(resolved, LightModel.ALL_SYSTEMS);
         // as the Python evaluation runs the hybrids: linear runs its weighted systems, learned its model's
@@ -342,8 +396,8 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
         List<String> needed = "learned".equals(resolved) && !loaded.hasLearned() ? LightModel.ALL_SYSTEMS : method.systems();
         List<String> run = LightModel.ALL_SYSTEMS.stream()
             .filter(s -> needed.contains(s) || (systems != null && systems.contains(s))).toList();
-        SubQueries sub = new SubQueries(text, encoding, k, filter, denseField, sparseField, textFields);
-        return new Plan(sub, run, method, loaded.name(), resolved);
+        SubQueries sub = new SubQueries(cut[0].text(), encoding, k, filter, denseField, sparseField, textFields);
+        return new Plan(sub, run, method, loaded.name(), resolved, cut[0].truncated());
     }
 
     @Override
@@ -364,7 +418,11 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
                 + "_search, or \"scope\": \"shard\" to accept per-shard fusion");
         }
         Plan plan = plan(loaded);
-        return new ShardFusion(context, loaded, plan.sub, plan.run, plan.method, plan.fusionName).run();
+        Query query = new ShardFusion(context, loaded, plan.sub, plan.run, plan.method, plan.fusionName).run();
+        if (plan.truncated) {
+            context.addNamedQuery(TRUNCATED, query); // every hit then lists it in matched_queries
+        }
+        return query;
     }
 
     @Override

@@ -20,6 +20,16 @@ import org.opensearch.knn.index.query.KNNQueryBuilder;
 
 /** The sub-queries of docs/design.md ("Sub-queries"), built exactly as the Python rewriter builds them. */
 final class SubQueries {
+    /**
+     * OpenSearch refuses more than 1024 leaf clauses; the BM25 sub-query has one per analysed term and text field,
+     * a term is at least one character: its text is held to this many clauses (Python's rewrite.dsl, design.md).
+     */
+    static final int BM25_MAX_CLAUSES = 900;
+
+    static int maxQueryChars(int textFields) {
+        return BM25_MAX_CLAUSES / Math.max(1, textFields);
+    }
+
     private final String text;
     private final QueryEncoding encoding;
     private final int depth;

@@ -74,7 +74,7 @@ public final class LightModel {
         }
     }
 
-    /** Step 1: every listed file is present and matches its sha256; the tokenizer and table are listed. */
+    /** Step 1: every listed file is present and matches its sha256, every sent file is listed; the tokenizer and table are listed. */
     private static Map<String, String> verifyFiles(Map<String, Object> manifest, Map<String, byte[]> files) {
         if (!(manifest.get("files") instanceof Map<?, ?> listed)) {
             throw new IllegalArgumentException("manifest has no \"files\" checksums");
@@ -92,6 +92,11 @@ public final class LightModel {
                 throw new IllegalArgumentException("file " + path + " has sha256 " + actual + ", manifest says " + expected);
             }
             checksums.put(path, expected);
+        }
+        for (String path : files.keySet()) {
+            if (!checksums.containsKey(path)) { // the registry stores what it is sent: only what the model uses
+                throw new IllegalArgumentException("file " + path + " is not listed in manifest.files");
+            }
         }
         for (String required : List.of(TOKENIZER, TABLE)) {
             if (!checksums.containsKey(required)) {

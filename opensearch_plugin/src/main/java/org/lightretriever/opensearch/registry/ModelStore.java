@@ -47,6 +47,8 @@ public final class ModelStore {
     private static final Logger LOGGER = LogManager.getLogger(ModelStore.class);
     public static final String INDEX = ".lightretriever-models";
     static final int CHUNK_BYTES = 1 << 20;
+    /** Chunks of one chunked upload, all files together (1.6 TB at the client's 16 MiB chunks): their ids are listed before the first read. */
+    static final int MAX_CHUNKS = 100_000;
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,99}");
     private static final Pattern UPLOAD = Pattern.compile("[A-Za-z0-9_-]{8,64}");
     private static final String MAPPING = """
@@ -109,8 +111,8 @@ public final class ModelStore {
         ActionListener<Map<String, Object>> listener = inCallerContext(client, callerListener);
         checkName(name);
         checkUpload(upload);
-        if (path == null || path.isEmpty() || seq < 0) {
-            throw new IllegalArgumentException("a chunk needs \"path\" (a bundle file) and \"seq\" >= 0");
+        if (path == null || path.isEmpty() || seq < 0 || seq >= MAX_CHUNKS) {
+            throw new IllegalArgumentException("a chunk needs \"path\" (a bundle file) and 0 <= \"seq\" < " + MAX_CHUNKS);
         }
         IndexRequest index = chunkRequest(name, upload, path, seq, data);
         ensureIndex(client, ActionListener.wrap(ignored -> execute(client, c -> c.index(index, ActionListener.wrap(r -> {
@@ -131,7 +133,15 @@ public final class ModelStore {
         checkName(name);
         checkUpload(upload);
         Map<String, Object> fileInfo = new LinkedHashMap<>();
-        chunks.forEach((path, n) -> fileInfo.put(path, Map.of("chunks", n)));
+        long total = 0;
+        for (Map.Entry<String, Integer> e : chunks.entrySet()) {
+            total += e.getValue();
+            if (e.getValue() < 1 || total > MAX_CHUNKS) { // a huge count would list that many chunk ids before the first read
+                throw new IllegalArgumentException("chunks." + e.getKey() + " must be >= 1, and an upload has at most " + MAX_CHUNKS
+                    + " chunks in all, got " + e.getValue());
+            }
+            fileInfo.put(e.getKey(), Map.of("chunks", e.getValue()));
+        }
         readFiles(client, name, upload, fileInfo, ActionListener.wrap(files -> {
             LightModel model = LightModel.build(name, manifest, files); // the checksums, verified at the end
             Map<String, Object> verified = new LinkedHashMap<>();

@@ -54,6 +54,8 @@ public final class RestModelAction extends BaseRestHandler {
         Map<String, Object> body;
         try (XContentParser parser = request.contentParser()) {
             body = parser.mapOrdered();
+        } catch (IllegalArgumentException | IllegalStateException | IOException e) { // not JSON, too deep, wrong types
+            return channel -> channel.sendResponse(new BytesRestResponse(channel, RestStatus.BAD_REQUEST, e));
         }
         boolean chunk = request.path().endsWith("/_chunk");
         return channel -> {

@@ -2,12 +2,15 @@ package org.lightretriever.opensearch.query;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.lightretriever.opensearch.fusion.Fused;
 import org.lightretriever.opensearch.fusion.Hit;
 import org.lightretriever.opensearch.fusion.RrfFusion;
@@ -23,6 +26,10 @@ class FusedHitsQueryBuilderTest {
     private static final List<String> SYSTEMS = List.of("dense", "sparse");
 
     private static FusedHitsQueryBuilder sample() {
+        return sample(false);
+    }
+
+    private static FusedHitsQueryBuilder sample(boolean truncated) {
         Map<String, List<Hit>> hits = new LinkedHashMap<>();
         hits.put("dense", List.of(new Hit("b", 0.9), new Hit("a", 0.5)));
         hits.put("sparse", List.of(new Hit("a", 7.0), new Hit("c", 3.0)));
@@ -30,7 +37,7 @@ class FusedHitsQueryBuilderTest {
         return new FusedHitsQueryBuilder("model=m, fusion=linear", SYSTEMS, List.of(
             new FusedHitsQueryBuilder.Entry("i", "a", 0.8f, given.get("a")),
             new FusedHitsQueryBuilder.Entry("i", "b", 0.7f, given.get("b")),
-            new FusedHitsQueryBuilder.Entry(null, "c", 0.1f, given.get("c"))));
+            new FusedHitsQueryBuilder.Entry(null, "c", 0.1f, given.get("c"))), truncated);
     }
 
     @Test
@@ -43,9 +50,12 @@ class FusedHitsQueryBuilderTest {
         assertTrue(sample().entries().get(2).given().explain(0.1f, "d").toString().contains("dense: not in its top k"));
     }
 
-    @Test
-    void roundTripsOverTransportAndXContent() throws Exception {
-        FusedHitsQueryBuilder q = sample();
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void roundTripsOverTransportAndXContent(boolean truncated) throws Exception {
+        FusedHitsQueryBuilder q = sample(truncated);
+        assertEquals(truncated, q.toString().contains("\"truncated\" : true"));
+        assertNotEquals(q, sample(!truncated));
         q.boost(2f);
         q.queryName("n");
         BytesStreamOutput out = new BytesStreamOutput();
@@ -61,7 +71,9 @@ class FusedHitsQueryBuilderTest {
             parser.nextToken();
             parser.nextToken(); // the clause name
             parser.nextToken();
-            assertEquals(q, FusedHitsQueryBuilder.fromXContent(parser));
+            FusedHitsQueryBuilder parsed = FusedHitsQueryBuilder.fromXContent(parser);
+            assertEquals(q, parsed);
+            assertEquals(truncated, parsed.truncated());
         }
     }
 

@@ -90,6 +90,18 @@ class LightRetrieverQueryBuilderTest {
         assertTrue(reason("{\"query\": \"x\", \"model\": \"m\", \"size\": 3}").contains("unknown field [size]"));
     }
 
+    @Test
+    void wrongTypesAndDeepFiltersAreParsingErrorsNot500s() throws Exception {
+        assertTrue(reason("{\"query\": \"x\", \"model\": \"m\", \"text_fields\": [null]}").contains("expected an array of strings, found [VALUE_NULL]"));
+        assertTrue(reason("{\"query\": \"x\", \"model\": \"m\", \"systems\": [{}]}").contains("expected an array of strings"));
+        assertTrue(reason("{\"query\": \"x\", \"model\": \"m\", \"k\": true}").contains("[lightretriever] bad value: "));
+        assertTrue(reason("{\"query\": \"x\", \"model\": \"m\", \"boost\": -1}").contains("boost must be"));
+        String deep = "{\"bool\": {\"filter\": [".repeat(40) + "{}" + "]}}".repeat(40);
+        assertTrue(reason("{\"query\": \"x\", \"model\": \"m\", \"filter\": " + deep + "}").contains("nested deeper than 100"));
+        LightRetrieverQueryBuilder noSystems = parse("{\"query\": \"x\", \"model\": \"m\"}");
+        assertEquals(noSystems, parse("{\"query\": \"x\", \"model\": \"m\"}")); // equals without systems
+    }
+
     private static String reason(String json) {
         return assertThrows(ParsingException.class, () -> parse(json)).getMessage();
     }
