@@ -6,6 +6,7 @@ import argparse
 import json
 
 from lightretriever.errors import QueryError
+from lightretriever.fuse.registry import NAMES as FUSIONS
 
 
 def _connection(parser: argparse.ArgumentParser) -> None:
@@ -47,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument("--model", required=True, help="model name in the plugin's registry")
     search.add_argument("-k", "--k", type=int, default=100, help="hits per system before fusion (default 100)")
     search.add_argument("--size", type=int, default=10, help="fused hits to return (default 10)")
-    search.add_argument("--fusion", choices=["linear", "rrf", "learned"], help="default: the bundle's")
+    search.add_argument("--fusion", choices=FUSIONS, help="default: the bundle's")
     search.add_argument("--filter", help="an OpenSearch query clause as JSON, applied to every sub-query")
     search.add_argument("--json", action="store_true", help="print JSON instead of a table")
     _connection(search)
@@ -59,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parity.add_argument("--dataset", required=True, help="BEIR dataset directory (its split's queries are used)")
     parity.add_argument("--split", default="test")
     parity.add_argument("--model", help="registry name (default: upload the bundle as lr-<hash>)")
-    parity.add_argument("--fusion", default="linear", choices=["linear", "rrf", "learned"])
+    parity.add_argument("--fusion", default="linear", choices=FUSIONS)
     parity.add_argument("--queries", type=int, help="first N queries only")
     parity.add_argument("-k", "--k", type=int, default=10)
     parity.add_argument("--depth", type=int, default=100)

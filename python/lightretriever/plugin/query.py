@@ -8,11 +8,10 @@ from typing import Any
 from opensearchpy.exceptions import TransportError
 
 from lightretriever.errors import QueryError
+from lightretriever.fuse.registry import NAMES as FUSIONS
 from lightretriever.plugin.errors import query_error
 from lightretriever.rewrite.dsl import search_body
 from lightretriever.rewrite.execute import SEARCH_FIELDS, response_hits
-
-FUSIONS = ("linear", "rrf", "learned")
 
 
 def lightretriever_clause(
