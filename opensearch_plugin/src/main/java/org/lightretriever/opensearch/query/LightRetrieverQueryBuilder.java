@@ -8,6 +8,7 @@ import org.apache.lucene.search.Query;
 import org.lightretriever.opensearch.LightRetrieverPlugin;
 import org.lightretriever.opensearch.encode.QueryEncoding;
 import org.lightretriever.opensearch.fusion.Fusion;
+import org.lightretriever.opensearch.fusion.Fusions;
 import org.lightretriever.opensearch.registry.LightModel;
 import org.opensearch.core.ParseField;
 import org.opensearch.core.action.ActionListener;
@@ -61,8 +62,8 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
         if (k < 1 || k > MAX_K) {
             throw new IllegalArgumentException("[" + NAME + "] k must be between 1 and " + MAX_K + ", got " + k);
         }
-        if (fusion != null && !List.of("linear", "rrf", "learned").contains(fusion)) {
-            throw new IllegalArgumentException("[" + NAME + "] unknown fusion [" + fusion + "]; choose linear, rrf or learned");
+        if (fusion != null && !Fusions.NAMES.contains(fusion)) {
+            throw new IllegalArgumentException("[" + NAME + "] unknown fusion [" + fusion + "]; choose one of " + Fusions.NAMES);
         }
         if (systems != null && (systems.isEmpty() || !LightModel.ALL_SYSTEMS.containsAll(systems))) {
             throw new IllegalArgumentException("[" + NAME + "] systems " + systems + ": choose from " + LightModel.ALL_SYSTEMS);

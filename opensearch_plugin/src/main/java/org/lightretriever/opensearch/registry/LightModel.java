@@ -12,6 +12,7 @@ import java.util.Map;
 import org.lightretriever.opensearch.encode.QueryEncoder;
 import org.lightretriever.opensearch.encode.TokenTable;
 import org.lightretriever.opensearch.fusion.Fusion;
+import org.lightretriever.opensearch.fusion.Fusions;
 import org.lightretriever.opensearch.fusion.LearnedFusion;
 import org.lightretriever.opensearch.fusion.LightGbmModel;
 import org.lightretriever.opensearch.fusion.LinearFusion;
@@ -97,17 +98,14 @@ public final class LightModel {
             QueryEncoder encoder = new QueryEncoder(tokenizer, table, intValue(maxLength.getOrDefault("query", 64), "max_length.query"), unk, exclude);
 
             Map<String, Object> fusion = (Map<String, Object>) manifest.getOrDefault("fusion", Map.of());
-            LinkedHashMap<String, Double> weights = new LinkedHashMap<>();
             Map<String, Object> linear = (Map<String, Object>) fusion.get("linear");
             Map<String, Object> rawWeights = linear == null ? null : (Map<String, Object>) linear.get("weights");
-            if (rawWeights == null) {
-                weights.put("dense", 0.7);
-                weights.put("sparse", 0.3);
-            } else {
+            LinkedHashMap<String, Double> weights = rawWeights == null ? Fusions.defaultWeights() : new LinkedHashMap<>();
+            if (rawWeights != null) {
                 rawWeights.forEach((k, v) -> weights.put(k, ((Number) v).doubleValue()));
             }
             Map<String, Object> rrf = (Map<String, Object>) fusion.get("rrf");
-            int rrfK = rrf == null ? 60 : intValue(rrf.getOrDefault("k", 60), "fusion.rrf.k");
+            int rrfK = rrf == null ? Fusions.DEFAULT_RRF_K : intValue(rrf.getOrDefault("k", Fusions.DEFAULT_RRF_K), "fusion.rrf.k");
             LearnedFusion learned = null;
             Map<String, Object> learnedSpec = (Map<String, Object>) fusion.get("learned");
             if (learnedSpec != null) {
@@ -124,7 +122,7 @@ public final class LightModel {
                 learned = new LearnedFusion(LightGbmModel.parse(new String(text, StandardCharsets.UTF_8)), systems,
                     intValue(learnedSpec.get("depth"), "fusion.learned.depth"));
             }
-            String def = String.valueOf(fusion.getOrDefault("default", "linear"));
+            String def = String.valueOf(fusion.getOrDefault("default", Fusions.DEFAULT));
             long bytes = files.values().stream().mapToLong(b -> b.length).sum();
             return new LightModel(name, manifest, encoder, dim, weights, rrfK, learned, def, bytes);
         } catch (IllegalArgumentException | ClassCastException | NullPointerException e) {
@@ -142,7 +140,7 @@ public final class LightModel {
             case "learned" -> learned != null ? learned : new LinearFusion(linearWeights);
             case "rrf" -> new RrfFusion(rrfK, systems);
             case "linear" -> new LinearFusion(linearWeights);
-            default -> throw new IllegalArgumentException("unknown fusion [" + fusionName + "]; choose linear, rrf or learned");
+            default -> throw new IllegalArgumentException("unknown fusion [" + fusionName + "]; choose one of " + Fusions.NAMES);
         };
     }
 
