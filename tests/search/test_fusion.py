@@ -14,13 +14,13 @@ HITS = {
 
 
 def test_linear_minmax_weighted_sum():
-    fused = dict(fuse_linear(HITS, {"dense": 0.7, "sparse": 0.3}))
+    fused = dict(fuse_linear(HITS, {"dense": 0.6, "sparse": 0.4}))
     # dense minmax: a=1, b=0.5, c=0; sparse minmax: c=1, d=0.4, a=0
-    assert fused["a"] == pytest.approx(0.7)
-    assert fused["b"] == pytest.approx(0.35)
-    assert fused["c"] == pytest.approx(0.3)
-    assert fused["d"] == pytest.approx(0.12)
-    assert [d for d, _ in fuse_linear(HITS)] == ["a", "b", "c", "d"]
+    assert fused["a"] == pytest.approx(0.6)
+    assert fused["b"] == pytest.approx(0.3)
+    assert fused["c"] == pytest.approx(0.4)
+    assert fused["d"] == pytest.approx(0.16)
+    assert [d for d, _ in fuse_linear(HITS)] == ["a", "b", "c", "d"]  # defaults 0.7/0.3: b 0.35 > c 0.3
 
 
 def test_linear_constant_scores_normalise_to_one_and_unweighted_systems_add_candidates():
