@@ -100,3 +100,35 @@ def test_report_writes_json_markdown_and_png(tmp_path):
     assert "| bm25 | 0.6600 | 0.9000 | 0.6200 | 4.0 | 9.0 | 200.0 | 0.0% | – | 0 |" in table
     assert "hybrid-learned (as linear)" in table  # a fallback is never hidden
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_regression_files_catch_a_drop_of_one_hundredth(tmp_path):
+    """Every file under bench/regressions/ parses; a 0.01 nDCG@10 drop fails, noise within tolerance does not."""
+    from pathlib import Path
+
+    from lightretriever.evaluate import regression
+
+    files = sorted((Path(__file__).resolve().parents[2] / "bench" / "regressions").glob("*.yaml"))
+    assert files, "no regression files"
+    for path in files:
+        spec = regression.load(path)
+        assert float(spec.get("tolerance", regression.DEFAULT_TOLERANCE)) < 0.01, path.name
+        assert spec["expected"] and spec["commands"], path.name
+        same = {name: dict(values) for name, values in spec["expected"].items()}
+        assert regression.compare(spec, same) == [], path.name
+        for name, values in spec["expected"].items():
+            assert set(values) == set(regression.METRICS), (path.name, name)
+    spec = {"tolerance": 0.005, "expected": {"bm25": {"nDCG@10": 0.8722, "R@100": 0.9375}}}
+    assert regression.compare(spec, {"bm25": {"nDCG@10": 0.8682, "R@100": 0.9375}}) == []
+    assert regression.compare(spec, {"bm25": {"nDCG@10": 0.8622, "R@100": 0.9375}}) == [
+        "bm25 nDCG@10 dropped: 0.8622 vs expected 0.8722 (tolerance 0.005)"
+    ]
+    assert regression.compare(spec, {"other": {"nDCG@10": 1.0, "R@100": 1.0}}) == [
+        "bm25: expected but not measured",
+        "other: measured but has no expected figures",
+    ]
+    path = tmp_path / "x.yaml"
+    path.write_text("collection: x\nexpected:\n  bm25: {nDCG@10: 0.1, R@100: 0.2}\n")
+    regression.update(path, {"bm25": {"nDCG@10": 0.5, "R@100": 0.6}}, {"date": "d"})
+    again = regression.load(path)
+    assert again["collection"] == "x" and again["expected"]["bm25"]["nDCG@10"] == 0.5
