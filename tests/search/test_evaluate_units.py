@@ -129,6 +129,6 @@ def test_regression_files_catch_a_drop_of_one_hundredth(tmp_path):
     ]
     path = tmp_path / "x.yaml"
     path.write_text("collection: x\nexpected:\n  bm25: {nDCG@10: 0.1, R@100: 0.2}\n")
-    regression.update(path, {"bm25": {"nDCG@10": 0.5, "R@100": 0.6}}, {"date": "d"})
+    regression.update(path, {"bm25": {"nDCG@10": 0.5, "R@100": 0.6}}, "test machine")
     again = regression.load(path)
     assert again["collection"] == "x" and again["expected"]["bm25"]["nDCG@10"] == 0.5

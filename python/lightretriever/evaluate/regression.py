@@ -8,6 +8,8 @@ in the commit).
 
 from __future__ import annotations
 
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +54,18 @@ def compare(spec: dict[str, Any], actual: dict[str, dict[str, float]]) -> list[s
     return problems
 
 
-def update(path: str | Path, actual: dict[str, dict[str, float]], measured: dict[str, Any]) -> None:
-    """Rewrite the file's `expected` figures (and the `measured` record: date, machine, commit)."""
+def update(path: str | Path, actual: dict[str, dict[str, float]], machine: str, **extra: str) -> None:
+    """Rewrite the file's `expected` figures and its `measured` record (date, machine, commit, `extra`)."""
     path = Path(path)
     spec = load(path)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=path.parent, capture_output=True, text=True, check=False
+    )
     spec["expected"] = actual
-    spec["measured"] = measured
+    spec["measured"] = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": machine,
+        "commit": commit.stdout.strip() or None,
+        **extra,
+    }
     atomic_write(path, yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=110))
