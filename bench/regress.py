@@ -93,7 +93,7 @@ def bundle_for(spec: dict, args, client, work: Path, trained: dict) -> Bundle:
         if not (bundle.manifest.get("fusion") or {}).get("learned"):
             print(f"training the learned fusion on {training['dataset']}/{training['split']} ...", flush=True)
             train_fusion(bundle, client, training["index"], args.data / training["dataset"], training["split"],
-                         progress=False)
+                         folds=0, progress=False)  # folds only report CV scores; the model is the same
         trained[key] = Bundle.load(copy)
     return trained[key]
 
