@@ -15,7 +15,6 @@ temporary copy of the bundle, once per run. Exit status 1 when any file differs.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 from lightretriever.bundle import Bundle
 from lightretriever.client import add_connection_args, client_from_args
 from lightretriever.evaluate import ALL_SYSTEMS, evaluate_dataset, regression
+from lightretriever.evaluate.dataset import default_data_dir
 from lightretriever.evaluate.report import machine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="*", type=Path, help="regression files (default: all of bench/regressions)")
     parser.add_argument("--bundle", type=Path, help="the bundle the indices were ingested with (files without a slice)")
     parser.add_argument(
-        "--data", type=Path, default=Path(os.environ.get("LIGHTRETRIEVER_DATA", ROOT.parent / "shared" / "data")),
+        "--data", type=Path, default=default_data_dir(),
         help="directory of the BEIR collections (default $LIGHTRETRIEVER_DATA, else ../shared/data)",
     )
     parser.add_argument("--update", action="store_true", help="rewrite the expected figures instead of checking")

@@ -5,20 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from lightretriever.client import add_connection_args, client_from_args
 from lightretriever.errors import QueryError
 from lightretriever.fuse.registry import NAMES as FUSIONS
-
-
-def _connection(parser: argparse.ArgumentParser) -> None:
-    from lightretriever.cli.search import add_connection  # one way to connect for every command
-
-    add_connection(parser)
-
-
-def _client(args: argparse.Namespace):
-    from lightretriever.cli.search import connect
-
-    return connect(args)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,17 +18,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     upload.add_argument("--bundle", required=True, help="bundle directory")
     upload.add_argument("--name", help="model name (default: lr-<hash of the bundle's file checksums>)")
     upload.add_argument("--force", action="store_true", help="upload even when the node holds the same files")
-    _connection(upload)
+    add_connection_args(upload)
     upload.set_defaults(func=_upload)
 
     get = sub.add_parser("get", help="show a stored model's manifest and file checksums")
     get.add_argument("name")
-    _connection(get)
+    add_connection_args(get)
     get.set_defaults(func=_get)
 
     delete = sub.add_parser("delete", help="remove a model from the registry")
     delete.add_argument("name")
-    _connection(delete)
+    add_connection_args(delete)
     delete.set_defaults(func=_delete)
 
     search = sub.add_parser("search", help="run a `lightretriever` query: the node encodes and fuses")
@@ -51,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument("--fusion", choices=FUSIONS, help="default: the bundle's")
     search.add_argument("--filter", help="an OpenSearch query clause as JSON, applied to every sub-query")
     search.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    _connection(search)
+    add_connection_args(search)
     search.set_defaults(func=_search)
 
     parity = sub.add_parser("parity", help="check the plugin returns the Python retriever's top-k on a dataset's queries")
@@ -64,14 +53,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parity.add_argument("--queries", type=int, help="first N queries only")
     parity.add_argument("-k", "--k", type=int, default=10)
     parity.add_argument("--depth", type=int, default=100)
-    _connection(parity)
+    add_connection_args(parity)
     parity.set_defaults(func=_parity)
 
 
 def _upload(args: argparse.Namespace) -> int:
     from lightretriever.plugin import upload_bundle
 
-    result = upload_bundle(_client(args), args.bundle, args.name, force=args.force)
+    result = upload_bundle(client_from_args(args), args.bundle, args.name, force=args.force)
     state = "already stored" if result.get("skipped") else "uploaded"
     print(f"{state}: model {result['name']} ({len(result.get('files', {}))} files)")
     return 0
@@ -80,7 +69,7 @@ def _upload(args: argparse.Namespace) -> int:
 def _get(args: argparse.Namespace) -> int:
     from lightretriever.plugin import get_model
 
-    stored = get_model(_client(args), args.name)
+    stored = get_model(client_from_args(args), args.name)
     if stored is None:
         raise QueryError(f"model {args.name!r} is not in the plugin's registry")
     print(json.dumps(stored, indent=2))
@@ -90,7 +79,7 @@ def _get(args: argparse.Namespace) -> int:
 def _delete(args: argparse.Namespace) -> int:
     from lightretriever.plugin import delete_model
 
-    if not delete_model(_client(args), args.name):
+    if not delete_model(client_from_args(args), args.name):
         raise QueryError(f"model {args.name!r} is not in the plugin's registry")
     print(f"deleted model {args.name}")
     return 0
@@ -105,7 +94,7 @@ def _search(args: argparse.Namespace) -> int:
             filter_clause = json.loads(args.filter)
         except json.JSONDecodeError as exc:
             raise QueryError(f"--filter is not JSON: {exc}") from None
-    hits = search(_client(args), args.index, args.model, args.query, args.k, args.size, args.fusion, filter_clause)
+    hits = search(client_from_args(args), args.index, args.model, args.query, args.k, args.size, args.fusion, filter_clause)
     if args.json:
         print(json.dumps([{"id": doc_id, "score": score} for doc_id, score in hits]))
     else:
@@ -120,7 +109,7 @@ def _parity(args: argparse.Namespace) -> int:
     from lightretriever.plugin import upload_bundle
     from lightretriever.plugin.parity import compare
 
-    client = _client(args)
+    client = client_from_args(args)
     model = args.model or upload_bundle(client, args.bundle)["name"]
     queries = list(load_dataset(args.dataset, args.split).queries.values())[: args.queries]
     report = compare(client, args.index, Bundle.load(args.bundle), model, queries, args.fusion, k=args.k, depth=args.depth)

@@ -6,20 +6,8 @@ import argparse
 import json
 
 from lightretriever.cli.dsl import parse_filter, parse_systems
+from lightretriever.client import add_connection_args, client_from_args
 from lightretriever.fuse.registry import NAMES as FUSIONS
-
-
-def add_connection(parser: argparse.ArgumentParser) -> None:
-    """The foundation's connection flags (--opensearch, auth, TLS), so every command connects the same way."""
-    from lightretriever.client import add_connection_args
-
-    add_connection_args(parser)
-
-
-def connect(args: argparse.Namespace):
-    from lightretriever.client import client_from_args
-
-    return client_from_args(args)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="how the sub-queries are sent (see docs/notes/search-rewrite.md)",
     )
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
-    add_connection(parser)
+    add_connection_args(parser)
     parser.set_defaults(func=_search)
 
 
@@ -50,7 +38,7 @@ def _search(args: argparse.Namespace) -> int:
     from lightretriever.retriever import Retriever
 
     retriever = Retriever(
-        connect(args),
+        client_from_args(args),
         args.index,
         Bundle.load(args.bundle),
         fusion=args.fusion,

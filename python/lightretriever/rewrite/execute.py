@@ -104,7 +104,7 @@ def _raise_for_transport(index: str, exc: TransportError) -> None:
 
 def _msearch_results(index: str, query: RewrittenQuery, response: dict) -> dict[str, Ranked]:
     results: dict[str, Ranked] = {}
-    for system, item in zip(query.clauses, response["responses"]):
+    for system, item in zip(query.clauses, response["responses"], strict=True):
         if "error" in item:
             _raise_for(index, item["error"], item.get("status"))
         results[system] = response_hits(item)
