@@ -74,24 +74,14 @@ def test_runner_records_failed_queries_and_scores_them_zero(tmp_path):
 
 
 def test_report_writes_json_markdown_and_png(tmp_path):
+    def result(name, metrics, latency, qps, encode_share, **extra):
+        keys = (("nDCG@10", "R@100", "MRR@10"), ("p50", "p99", "mean"))
+        return SystemResult(name, dict(zip(keys[0], metrics)), dict(zip(keys[1], latency)), qps=qps,
+                            encode_share=encode_share, queries=300, **extra)
+
     results = [
-        SystemResult(
-            "bm25",
-            {"nDCG@10": 0.66, "R@100": 0.9, "MRR@10": 0.62},
-            {"p50": 4.0, "p99": 9.0, "mean": 5.0},
-            qps=200.0,
-            encode_share=0.0,
-            queries=300,
-        ),
-        SystemResult(
-            "hybrid-learned",
-            {"nDCG@10": 0.7, "R@100": 0.95, "MRR@10": 0.66},
-            {"p50": 9.0, "p99": 20.0, "mean": 10.0},
-            qps=100.0,
-            encode_share=0.01,
-            queries=300,
-            fusion="linear",
-        ),
+        result("bm25", (0.66, 0.9, 0.62), (4.0, 9.0, 5.0), 200.0, 0.0),
+        result("hybrid-learned", (0.7, 0.95, 0.66), (9.0, 20.0, 10.0), 100.0, 0.01, fusion="linear"),
     ]
     report = EvalReport("scifact", "test", "qrels/test.tsv", "idx", "bundle", results)
     paths = report.write(tmp_path)

@@ -7,31 +7,34 @@ import json
 
 from lightretriever.client import add_connection_args, client_from_args
 from lightretriever.errors import QueryError
+from lightretriever.fuse.registry import DEFAULT_NAME as DEFAULT_FUSION
 from lightretriever.fuse.registry import NAMES as FUSIONS
+
+
+def _command(sub, name: str, func, help: str) -> argparse.ArgumentParser:
+    """A `plugin` subcommand with the connection flags every one of them takes."""
+    parser = sub.add_parser(name, help=help)
+    add_connection_args(parser)
+    parser.set_defaults(func=func)
+    return parser
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("plugin", help="the OpenSearch plugin: upload bundles, run server-side queries")
     sub = parser.add_subparsers(dest="plugin_command", required=True)
 
-    upload = sub.add_parser("upload", help="upload a bundle to the plugin's model registry")
+    upload = _command(sub, "upload", _upload, help="upload a bundle to the plugin's model registry")
     upload.add_argument("--bundle", required=True, help="bundle directory")
     upload.add_argument("--name", help="model name (default: lr-<hash of the bundle's file checksums>)")
     upload.add_argument("--force", action="store_true", help="upload even when the node holds the same files")
-    add_connection_args(upload)
-    upload.set_defaults(func=_upload)
 
-    get = sub.add_parser("get", help="show a stored model's manifest and file checksums")
+    get = _command(sub, "get", _get, help="show a stored model's manifest and file checksums")
     get.add_argument("name")
-    add_connection_args(get)
-    get.set_defaults(func=_get)
 
-    delete = sub.add_parser("delete", help="remove a model from the registry")
+    delete = _command(sub, "delete", _delete, help="remove a model from the registry")
     delete.add_argument("name")
-    add_connection_args(delete)
-    delete.set_defaults(func=_delete)
 
-    search = sub.add_parser("search", help="run a `lightretriever` query: the node encodes and fuses")
+    search = _command(sub, "search", _search, help="run a `lightretriever` query: the node encodes and fuses")
     search.add_argument("query", help="query text")
     search.add_argument("--index", required=True)
     search.add_argument("--model", required=True, help="model name in the plugin's registry")
@@ -40,21 +43,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument("--fusion", choices=FUSIONS, help="default: the bundle's")
     search.add_argument("--filter", help="an OpenSearch query clause as JSON, applied to every sub-query")
     search.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    add_connection_args(search)
-    search.set_defaults(func=_search)
 
-    parity = sub.add_parser("parity", help="check the plugin returns the Python retriever's top-k on a dataset's queries")
+    parity = _command(
+        sub, "parity", _parity, help="check the plugin returns the Python retriever's top-k on a dataset's queries"
+    )
     parity.add_argument("--bundle", required=True, help="the bundle the index was built with")
     parity.add_argument("--index", required=True)
     parity.add_argument("--dataset", required=True, help="BEIR dataset directory (its split's queries are used)")
     parity.add_argument("--split", default="test")
     parity.add_argument("--model", help="registry name (default: upload the bundle as lr-<hash>)")
-    parity.add_argument("--fusion", default="linear", choices=FUSIONS)
+    parity.add_argument("--fusion", default=DEFAULT_FUSION, choices=FUSIONS)
     parity.add_argument("--queries", type=int, help="first N queries only")
     parity.add_argument("-k", "--k", type=int, default=10)
     parity.add_argument("--depth", type=int, default=100)
-    add_connection_args(parity)
-    parity.set_defaults(func=_parity)
 
 
 def _upload(args: argparse.Namespace) -> int:
