@@ -2,7 +2,7 @@
 
 Target (issue 7): top-10 ids equal and scores within 1e-3 for >= 99% of the 300 SciFact test queries.
 The index holds a cached, encoded sub-corpus (tests/plugin/corpus.py: every judged test document plus the
-first 700), since agreement does not depend on corpus size; docs/notes/plugin-results.md has the full-corpus run.
+first 700), since agreement does not depend on corpus size; docs/runs/plugin-results.md has the full-corpus run.
 """
 
 from __future__ import annotations

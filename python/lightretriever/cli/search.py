@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--strategy",
         choices=["msearch", "named"],
         default="msearch",
-        help="how the sub-queries are sent (see docs/notes/search-rewrite.md)",
+        help="how the sub-queries are sent (see docs/sub-queries.md)",
     )
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
     add_connection_args(parser)

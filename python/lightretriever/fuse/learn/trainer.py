@@ -27,7 +27,7 @@ DEFAULT_PARAMS = {
     "seed": 0,
     "verbose": -1,
 }
-DEFAULT_ROUNDS = 150  # 5-fold CV on SciFact train peaked at round 141 (docs/notes/search-results.md)
+DEFAULT_ROUNDS = 150  # 5-fold CV on SciFact train peaked at round 141 (docs/runs/search-results.md)
 
 
 def train_lambdarank(
