@@ -151,6 +151,9 @@ def test_cli_search_and_errors(os_client, opensearch_url, scifact_slice, capsys)
     out = json.loads(capsys.readouterr().out)
     assert out["fusion"] == "rrf" and len(out["hits"]) == 5
     assert set(out["systems"]) == {"dense", "sparse", "bm25"}
+    # linear reads dense and sparse only: no bm25 sub-query is sent (as eval and the plugin do)
+    assert main(["search", "vitamin D", "--index", index, "--fusion", "linear", "--json", *base]) == 0
+    assert set(json.loads(capsys.readouterr().out)["systems"]) == {"dense", "sparse"}
     assert out["timings_ms"]["encode"] < out["timings_ms"]["total"]
     assert main(["search", "vitamin D", "--index", "no-such-index-h5", *base]) == 2
     assert "does not exist" in capsys.readouterr().err
