@@ -6,7 +6,7 @@
 
 A file with a `slice` is the CI subset: its own `commands.check` / `commands.update` run (pytest builds the
 slice). The others name a collection already ingested into `index` with the bundle: every system in
-`expected` is evaluated on the collection's split through OpenSearch, and nDCG@10 and R@100 must lie
+`systems` (else in `expected`) is evaluated on the collection's split through OpenSearch, and nDCG@10 and R@100 must lie
 within the file's tolerance of the expected figures (a rise fails too: the figures are stale). Learned
 fusion is trained as the file's `fusion_training` says (on a train split, never the test split) into a
 temporary copy of the bundle, once per run. Exit status 1 when any file differs.
@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{path.name}: {'updated' if args.update else 'ok' if not problems else 'DIFFERS'}")
             for problem in problems:
                 print(f"  {problem}")
+            if problems and spec.get("pending"):
+                print(f"  (pending: {spec['pending']})")
             if problems:
                 failed.append(path.name)
     if failed:
@@ -78,10 +80,15 @@ def run_slice(spec: dict, update: bool) -> bool:
     return subprocess.run(command, shell=True, cwd=ROOT, check=False).returncode == 0
 
 
+def systems_of(spec: dict) -> list[str]:
+    """The file's `systems`, else those it has figures for, else all of them."""
+    return list(spec.get("systems") or spec["expected"] or ALL_SYSTEMS)
+
+
 def bundle_for(spec: dict, args, client, work: Path, trained: dict) -> Bundle:
-    """The bundle, with the learned fusion trained as the file says when `hybrid-learned` is expected."""
+    """The bundle, with the learned fusion trained as the file says when `hybrid-learned` is measured."""
     training = spec.get("fusion_training")
-    if not training or (spec["expected"] and "hybrid-learned" not in spec["expected"]):
+    if not training or "hybrid-learned" not in systems_of(spec):
         return Bundle.load(args.bundle)
     key = (training["dataset"], training["split"], training["index"])
     if key not in trained:
@@ -105,7 +112,7 @@ def measure(spec: dict, bundle: Bundle, data: Path, client) -> dict[str, dict[st
         spec["index"],
         client,
         split=spec.get("split", "test"),
-        systems=list(spec["expected"]) or ALL_SYSTEMS,  # a new file: every system
+        systems=systems_of(spec),
         hnsw=False,
         progress=False,
     )

@@ -55,12 +55,14 @@ def compare(spec: dict[str, Any], actual: dict[str, dict[str, float]]) -> list[s
 
 
 def update(path: str | Path, actual: dict[str, dict[str, float]], machine: str, **extra: str) -> None:
-    """Rewrite the file's `expected` figures and its `measured` record (date, machine, commit, `extra`)."""
+    """Rewrite the file's `expected` figures and its `measured` record (date, machine, commit, `extra`);
+    a `pending` note (figures still to be measured) goes."""
     path = Path(path)
     spec = load(path)
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=path.parent, capture_output=True, text=True, check=False
     )
+    spec.pop("pending", None)
     spec["expected"] = actual
     spec["measured"] = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
