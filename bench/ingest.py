@@ -1,6 +1,6 @@
 """Ingest throughput on a BEIR corpus: encoder alone vs the end-to-end job, and precomputed vectors.
 
-    nice python bench/ingest.py --bundle DIR --dataset /work/shared/data/scifact [--limit N] [--opensearch URL]
+    nice python bench/ingest.py --bundle DIR [--dataset ../shared/data/scifact] [--limit N] [--opensearch URL]
 
 Three measurements in one run, same documents, same batches, same machine:
   1. encoder alone: `encode_documents` over the job's batches (no OpenSearch);
@@ -26,6 +26,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from lightretriever.evaluate.dataset import default_data_dir
 from lightretriever.ingest.encoding import dense_list, join_text, sparse_dict
 from lightretriever.ingest.job import IngestJob, JobConfig
 from lightretriever.ingest.setup import bundle_checksum
@@ -66,7 +67,8 @@ def sample_file(dataset: Path, limit: int | None, tmp: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bundle", required=True)
-    parser.add_argument("--dataset", default="/work/shared/data/scifact", type=Path)
+    parser.add_argument("--dataset", default=default_data_dir() / "scifact", type=Path,
+                        help="BEIR dataset (default $LIGHTRETRIEVER_DATA/scifact, else ../shared/data/scifact)")
     parser.add_argument("--limit", type=int, help="first N documents only")
     parser.add_argument("--opensearch", metavar="URL", help="default: $LIGHTRETRIEVER_OPENSEARCH_URL, else the local node")
     parser.add_argument("--batch-size", type=int, default=64)

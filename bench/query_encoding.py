@@ -28,8 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = Path(os.environ.get("LIGHTRETRIEVER_DATA", REPO.parent / "shared" / "data")) / "scifact"
+from lightretriever.evaluate.dataset import default_data_dir
+
+DEFAULT_DATA = default_data_dir() / "scifact"
 
 
 def test_queries(data: Path) -> list[str]:

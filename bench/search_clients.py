@@ -37,12 +37,17 @@ def timed_search(system, text: str, k: int) -> tuple[float, tuple[float | None, 
     return time.perf_counter() - started, (result.encode_seconds, result.encode_cpu_seconds)
 
 
-def run_threads(system, texts: list[str], clients: int, k: int, rounds: int, node_pid: int | None = None) -> dict:
-    """`clients` threads pull queries from one queue until it is empty; returns latency stats."""
-    work: queue.Queue[str] = queue.Queue()
+def _filled(work, texts: list[str], rounds: int):
+    """`work` (a queue.Queue or an asyncio.Queue) holding every text `rounds` times, in order."""
     for _ in range(rounds):
         for text in texts:
-            work.put(text)
+            work.put_nowait(text)
+    return work
+
+
+def run_threads(system, texts: list[str], clients: int, k: int, rounds: int, node_pid: int | None = None) -> dict:
+    """`clients` threads pull queries from one queue until it is empty; returns latency stats."""
+    work: queue.Queue[str] = _filled(queue.Queue(), texts, rounds)
     latencies: list[float] = []
     encodes: list[tuple[float, float | None]] = []
     errors = 0
@@ -85,10 +90,7 @@ def run_asyncio(system, texts: list[str], clients: int, k: int, rounds: int, url
             search = _async_search(system, client, k, clients)
             for text in texts[:10]:  # warm-up: connection pool, caches
                 await search(text)
-            work: asyncio.Queue[str] = asyncio.Queue()
-            for _ in range(rounds):
-                for text in texts:
-                    work.put_nowait(text)
+            work: asyncio.Queue[str] = _filled(asyncio.Queue(), texts, rounds)
             latencies: list[float] = []
             encodes: list[tuple[float, float | None]] = []
             errors = 0

@@ -21,6 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from lightretriever.evaluate.dataset import default_data_dir
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
@@ -59,7 +61,8 @@ def main() -> int:
     ap.add_argument("--backbone", help="decoder spec (default: a random Llama built here)")
     ap.add_argument("--hidden", type=int, default=512)
     ap.add_argument("--layers", type=int, default=8)
-    ap.add_argument("--dataset", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/scifact")
+    ap.add_argument("--dataset", type=Path, default=default_data_dir() / "scifact",
+                    help="default $LIGHTRETRIEVER_DATA/scifact, else ../shared/data/scifact")
     ap.add_argument("--device", help="default: cuda when available")
     ap.add_argument("--steps", type=int, default=12)
     ap.add_argument("--warmup", type=int, default=2, help="steps left out of the mean")

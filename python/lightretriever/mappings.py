@@ -133,9 +133,3 @@ def validate_document(record: Any) -> None:
         doc_id = record.get("doc_id") if isinstance(record, dict) else None
         raise RecordError(f"document {doc_id!r}: {problem}" if doc_id else f"document: {problem}")
 
-
-def validate_config(config: Any, source: str = "config") -> None:
-    """Raise MappingError naming the file and the first problem (mappings/config.schema.json)."""
-    problem = _first_error("config.schema.json", config)
-    if problem:
-        raise MappingError(f"{source}: {problem}")

@@ -14,7 +14,7 @@ from pathlib import Path
 from lightretriever.fuse.hits import Ranked
 from lightretriever.fuse.registry import Fusion, build_fusion
 from lightretriever.rewrite.execute import MSEARCH, execute, execute_async
-from lightretriever.rewrite.rewriter import DEFAULT_DEPTH, SYSTEMS, QueryRewriter, RewrittenQuery
+from lightretriever.rewrite.rewriter import DEFAULT_DEPTH, QueryRewriter, RewrittenQuery
 from lightretriever.rewrite.validate import check_k
 
 
@@ -49,7 +49,11 @@ class SearchResult:
 
 
 class Retriever:
-    """Searches one index with one bundle. Thread-safe for concurrent `search` calls."""
+    """Searches one index with one bundle. Thread-safe for concurrent `search` calls.
+
+    `systems` None sends the sub-queries the default fusion reads (`Fusion.systems()`: linear its weighted
+    systems, learned its model's, rrf all three), the same ones the evaluation and the plugin send.
+    """
 
     def __init__(
         self,
@@ -58,7 +62,7 @@ class Retriever:
         bundle=None,
         *,
         fusion: str | None = None,
-        systems: Sequence[str] = SYSTEMS,
+        systems: Sequence[str] | None = None,
         depth: int = DEFAULT_DEPTH,
         strategy: str = MSEARCH,
         rewriter: QueryRewriter | None = None,
@@ -66,15 +70,15 @@ class Retriever:
         self.client = client
         self.index = index
         self.bundle = bundle
-        self.systems = tuple(systems)
+        self._fusions: dict[str | None, Fusion] = {}
+        self.default_fusion = fusion
+        self.systems = tuple(self.fusion(fusion).systems() if systems is None else systems)
         self.depth = check_k(depth, "depth")
         self.strategy = strategy
         needs_encoder = "dense" in self.systems or "sparse" in self.systems
         if rewriter is None:
             rewriter = QueryRewriter.from_bundle(bundle) if needs_encoder else QueryRewriter(None)
         self.rewriter = rewriter
-        self._fusions: dict[str | None, Fusion] = {}
-        self.default_fusion = fusion
         if len(self.systems) > 1:
             self.fusion(fusion)  # load (and validate) the model now, not on the first query
 

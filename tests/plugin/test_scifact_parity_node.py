@@ -3,7 +3,7 @@
 Target (issues 7 and 13): top-10 ids equal and scores within 1e-5 for every SciFact test query, on 1 shard
 and on 3 (the plugin fuses globally, on the coordinating node, as the Python client does). The index holds a
 cached, encoded sub-corpus (tests/plugin/corpus.py: every judged test document plus the first 700), since
-agreement does not depend on corpus size; docs/results.md has the full-corpus run.
+agreement does not depend on corpus size; docs/runs/plugin-results.md has the full-corpus run.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from lightretriever.errors import QueryError
 from lightretriever.fuse.features import candidate_features, feature_names
 from lightretriever.fuse.learned import LearnedModel, fuse_learned
 from lightretriever.fuse.linear import fuse_linear
+from lightretriever.fuse.registry import NAMES, default_config
 from lightretriever.fuse.rrf import fuse_rrf
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
@@ -91,6 +92,13 @@ def test_truncation_vectors(name):
     assert sum(case["truncated"] for case in spec["cases"]) >= 10
 
 
+def test_fusion_names_and_defaults_are_the_registrys():
+    """The Java plugin's fusion.Fusions is checked against these same two entries (FusionVectorsTest)."""
+    spec = load("fusion.json")
+    assert spec["names"] == list(NAMES)
+    assert spec["defaults"] == default_config()
+
+
 def test_fusion_vectors():
     spec = load("fusion.json")
     learned = spec["learned"]
@@ -99,9 +107,9 @@ def test_fusion_vectors():
     assert len(spec["cases"]) >= 10
     for case in spec["cases"]:
         hits = {s: [(d, float(x)) for d, x in ranked] for s, ranked in case["hits"].items()}
-        expect = {name: [tuple(pair) for pair in case[name]] for name in ("linear", "rrf", "learned")}
-        assert fuse_linear(hits, spec["linear_weights"]) == expect["linear"], case["name"]
-        assert fuse_rrf(hits, k=spec["rrf_k"]) == expect["rrf"], case["name"]
+        expect = {name: [tuple(pair) for pair in case[name]] for name in NAMES}
+        assert fuse_linear(hits, spec["defaults"]["linear"]["weights"]) == expect["linear"], case["name"]
+        assert fuse_rrf(hits, k=spec["defaults"]["rrf"]["k"]) == expect["rrf"], case["name"]
         assert fuse_learned(hits, model, case["query_len"], case["oov_share"]) == expect["learned"], case["name"]
         doc_ids, rows = candidate_features(hits, learned["systems"], learned["depth"], case["query_len"], case["oov_share"])
         assert doc_ids == case["features"]["doc_ids"]

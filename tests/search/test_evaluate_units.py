@@ -74,24 +74,14 @@ def test_runner_records_failed_queries_and_scores_them_zero(tmp_path):
 
 
 def test_report_writes_json_markdown_and_png(tmp_path):
+    def result(name, metrics, latency, qps, encode_share, **extra):
+        keys = (("nDCG@10", "R@100", "MRR@10"), ("p50", "p99", "mean"))
+        return SystemResult(name, dict(zip(keys[0], metrics)), dict(zip(keys[1], latency)), qps=qps,
+                            encode_share=encode_share, queries=300, **extra)
+
     results = [
-        SystemResult(
-            "bm25",
-            {"nDCG@10": 0.66, "R@100": 0.9, "MRR@10": 0.62},
-            {"p50": 4.0, "p99": 9.0, "mean": 5.0},
-            qps=200.0,
-            encode_share=0.0,
-            queries=300,
-        ),
-        SystemResult(
-            "hybrid-learned",
-            {"nDCG@10": 0.7, "R@100": 0.95, "MRR@10": 0.66},
-            {"p50": 9.0, "p99": 20.0, "mean": 10.0},
-            qps=100.0,
-            encode_share=0.01,
-            queries=300,
-            fusion="linear",
-        ),
+        result("bm25", (0.66, 0.9, 0.62), (4.0, 9.0, 5.0), 200.0, 0.0),
+        result("hybrid-learned", (0.7, 0.95, 0.66), (9.0, 20.0, 10.0), 100.0, 0.01, fusion="linear"),
     ]
     report = EvalReport("scifact", "test", "qrels/test.tsv", "idx", "bundle", results)
     paths = report.write(tmp_path)
@@ -100,3 +90,37 @@ def test_report_writes_json_markdown_and_png(tmp_path):
     assert "| bm25 | 0.6600 | 0.9000 | 0.6200 | 4.0 | 9.0 | 200.0 | 0.0% | – | 0 |" in table
     assert "hybrid-learned (as linear)" in table  # a fallback is never hidden
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_regression_files_catch_a_drop_of_one_hundredth(tmp_path):
+    """Every file under bench/regressions/ parses; a 0.01 nDCG@10 drop fails, noise within tolerance does not."""
+    from pathlib import Path
+
+    from lightretriever.evaluate import regression
+
+    files = sorted((Path(__file__).resolve().parents[2] / "bench" / "regressions").glob("*.yaml"))
+    assert files, "no regression files"
+    for path in files:
+        spec = regression.load(path)
+        assert float(spec.get("tolerance", regression.DEFAULT_TOLERANCE)) < 0.01, path.name
+        assert spec["commands"], path.name
+        assert spec["expected"] or spec.get("pending"), f"{path.name}: no expected figures and no `pending` note"
+        same = {name: dict(values) for name, values in spec["expected"].items()}
+        assert regression.compare(spec, same) == [], path.name
+        for name, values in spec["expected"].items():
+            assert set(values) == set(regression.METRICS), (path.name, name)
+    spec = {"tolerance": 0.005, "expected": {"bm25": {"nDCG@10": 0.8722, "R@100": 0.9375}}}
+    assert regression.compare(spec, {"bm25": {"nDCG@10": 0.8682, "R@100": 0.9375}}) == []
+    assert regression.compare(spec, {"bm25": {"nDCG@10": 0.8622, "R@100": 0.9375}}) == [
+        "bm25 nDCG@10 dropped: 0.8622 vs expected 0.8722 (tolerance 0.005)"
+    ]
+    assert regression.compare(spec, {"other": {"nDCG@10": 1.0, "R@100": 1.0}}) == [
+        "bm25: expected but not measured",
+        "other: measured but has no expected figures",
+    ]
+    path = tmp_path / "x.yaml"
+    path.write_text("collection: x\npending: to measure\nexpected:\n  bm25: {nDCG@10: 0.1, R@100: 0.2}\n")
+    regression.update(path, {"bm25": {"nDCG@10": 0.5, "R@100": 0.6}}, "test machine")
+    again = regression.load(path)
+    assert again["collection"] == "x" and again["expected"]["bm25"]["nDCG@10"] == 0.5
+    assert "pending" not in again and again["measured"]["machine"] == "test machine"

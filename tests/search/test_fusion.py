@@ -14,13 +14,13 @@ HITS = {
 
 
 def test_linear_minmax_weighted_sum():
-    fused = dict(fuse_linear(HITS, {"dense": 0.7, "sparse": 0.3}))
+    fused = dict(fuse_linear(HITS, {"dense": 0.6, "sparse": 0.4}))
     # dense minmax: a=1, b=0.5, c=0; sparse minmax: c=1, d=0.4, a=0
-    assert fused["a"] == pytest.approx(0.7)
-    assert fused["b"] == pytest.approx(0.35)
-    assert fused["c"] == pytest.approx(0.3)
-    assert fused["d"] == pytest.approx(0.12)
-    assert [d for d, _ in fuse_linear(HITS)] == ["a", "b", "c", "d"]
+    assert fused["a"] == pytest.approx(0.6)
+    assert fused["b"] == pytest.approx(0.3)
+    assert fused["c"] == pytest.approx(0.4)
+    assert fused["d"] == pytest.approx(0.16)
+    assert [d for d, _ in fuse_linear(HITS)] == ["a", "b", "c", "d"]  # defaults 0.7/0.3: b 0.35 > c 0.3
 
 
 def test_linear_constant_scores_normalise_to_one_and_unweighted_systems_add_candidates():
@@ -76,3 +76,25 @@ def test_registry_defaults_and_learned_fallback(caplog):
     assert fusion(HITS) == fuse_linear(HITS)
     with pytest.raises(ValueError, match="unknown fusion"):
         build_fusion("borda")
+
+
+def test_each_fusion_names_the_sub_queries_it_reads():
+    """As the Java Fusion.systems(): the CLI, the evaluation and the plugin send exactly these."""
+    assert build_fusion("linear").systems() == ("dense", "sparse")
+    assert build_fusion("rrf").systems() == ("dense", "sparse", "bm25")
+    assert build_fusion("learned", {"learned": None}).systems() == ("dense", "sparse", "bm25")  # fallback
+    weights = {"linear": {"weights": {"bm25": 0.5, "sparse": 1.0, "dense": 0.0}}}
+    assert build_fusion("linear", weights).systems() == ("sparse", "bm25")
+
+
+def test_cli_search_sends_what_the_fusion_reads():
+    """`lightretriever search --fusion linear` used to send a BM25 sub-query that eval and the plugin skip."""
+    from lightretriever.cli import build_parser
+    from lightretriever.retriever import Retriever
+    from lightretriever.rewrite import QueryRewriter
+
+    args = build_parser().parse_args(["search", "q", "--bundle", "b", "--index", "i", "--fusion", "linear"])
+    assert args.systems is None
+    retriever = Retriever(None, "i", None, rewriter=QueryRewriter(None), fusion=args.fusion)
+    assert retriever.systems == ("dense", "sparse")
+    assert Retriever(None, "i", None, rewriter=QueryRewriter(None), fusion="rrf").systems == ("dense", "sparse", "bm25")

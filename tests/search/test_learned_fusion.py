@@ -92,3 +92,16 @@ def test_a_model_with_the_wrong_feature_count_is_refused(tmp_path):
 
     with pytest.raises(BundleError, match="features"):
         LearnedModel.from_text(booster.model_to_string(), ["dense", "sparse", "bm25"], DEPTH)
+
+
+def test_cross_validation_reports_the_metric_params_ask_for():
+    """`--params '{"metric": "map", "eval_at": [5]}'` used to raise KeyError on "valid ndcg@10-mean"."""
+    from lightretriever.fuse.learn import cross_validate
+
+    examples, qrels = synthetic_queries(60, seed=3)
+    train = build_training_set(examples, qrels, SYSTEMS, DEPTH)
+    names = feature_names(SYSTEMS)
+    default = cross_validate(train, names, num_rounds=5, folds=3)
+    assert set(default) == {"ndcg@10", "best_round", "best_ndcg@10"}
+    changed = cross_validate(train, names, {"metric": "map", "eval_at": [5]}, num_rounds=5, folds=3)
+    assert set(changed) == {"map@5", "best_round", "best_map@5"} and 0 < changed["map@5"] <= 1

@@ -57,6 +57,7 @@ def test_retriever_fuses_what_opensearch_returned(os_client, tiny_index, tiny_re
     expected = fuse_linear(result.systems)[:3]
     assert [(h.doc_id, h.score) for h in result.hits] == expected
     assert result.fusion == "linear" and len(result) == 3
+    assert list(result.systems) == ["dense", "sparse"]  # linear reads no bm25, so it is not sent
     assert result.timings["total"] >= result.timings["search"] > 0
     rrf = linear.search("banana date", k=5, fusion="rrf")
     assert [(h.doc_id, h.score) for h in rrf.hits] == fuse_rrf(rrf.systems)[:5]

@@ -11,7 +11,8 @@ lightretriever.fuse); only seeds are fixed here, so a rerun writes identical fil
   tables/*.safetensors     small seeded float16 token tables
   encoding.json            text -> ids, dense, sparse, n_tokens, n_unknown, truncated, oov_share (or the error)
   fusion/learned.txt       a small LightGBM lambdarank model trained here on synthetic features
-  fusion.json              per-system hits -> fused (id, score) for linear, rrf, learned (+ learned features)
+  fusion.json              the fusion names and defaults (fuse.registry); per-system hits -> fused (id, score)
+                           for linear, rrf, learned (+ learned features)
   truncation.json          long query -> the prefix every sub-query searches (cut_query), per tokenizer and budget
 """
 
@@ -32,6 +33,7 @@ from lightretriever.errors import QueryError
 from lightretriever.fuse.features import candidate_features, feature_names
 from lightretriever.fuse.learned import LearnedModel, fuse_learned
 from lightretriever.fuse.linear import fuse_linear
+from lightretriever.fuse.registry import NAMES, default_config
 from lightretriever.fuse.rrf import fuse_rrf
 
 OUT = Path(__file__).resolve().parent
@@ -369,7 +371,8 @@ def fusion() -> dict:
     (OUT / "fusion").mkdir(exist_ok=True)
     (OUT / "fusion" / "learned.txt").write_text(model_text, encoding="utf-8")
     model = LearnedModel.from_text(model_text, systems, depth)
-    weights = {"dense": 0.7, "sparse": 0.3}
+    defaults = default_config()
+    weights, rrf_k = defaults["linear"]["weights"], defaults["rrf"]["k"]
     cases = []
     for case in hand_made_hits():
         hits = {s: [(d, float(x)) for d, x in ranked] for s, ranked in case["hits"].items()}
@@ -378,14 +381,14 @@ def fusion() -> dict:
             {
                 **case,
                 "linear": [[d, s] for d, s in fuse_linear(hits, weights)],
-                "rrf": [[d, s] for d, s in fuse_rrf(hits, k=60)],
+                "rrf": [[d, s] for d, s in fuse_rrf(hits, k=rrf_k)],
                 "learned": [[d, s] for d, s in fuse_learned(hits, model, case["query_len"], case["oov_share"])],
                 "features": {"doc_ids": doc_ids, "rows": feats.tolist()},
             }
         )
     return {
-        "linear_weights": weights,
-        "rrf_k": 60,
+        "names": list(NAMES),  # the Java plugin's fusion.Fusions must hold the same names and defaults
+        "defaults": defaults,
         "learned": {"model_file": "fusion/learned.txt", "systems": systems, "depth": depth, "features": feature_names(systems)},
         "cases": cases,
     }

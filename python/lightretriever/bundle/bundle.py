@@ -6,7 +6,6 @@ import copy
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from lightretriever.bundle.manifest import (
     validate_manifest,
 )
 from lightretriever.errors import BundleError
+from lightretriever.files import atomic_write
 
 
 def sha256_file(path: Path) -> str:
@@ -37,18 +37,6 @@ def tokenizer_vocab_size(tokenizer: Tokenizer) -> int:
     """Rows the table needs: highest token id + 1 (ids need not be dense in added tokens)."""
     vocab = tokenizer.get_vocab(with_added_tokens=True)
     return max(vocab.values()) + 1
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _relative(path: str) -> str:
@@ -111,7 +99,7 @@ class Bundle:
             content = bytes(data)
         else:
             content = Path(data).read_bytes()
-        _atomic_write(self.path / rel, content)
+        atomic_write(self.path / rel, content)
         self.manifest["files"][rel] = hashlib.sha256(content).hexdigest()
         self.save_manifest()
         return self.manifest["files"][rel]
@@ -146,7 +134,7 @@ class Bundle:
             self.manifest["files"][rel] = sha256_file(file)
         validate_manifest(self.manifest, str(self.path / MANIFEST_FILE))
         text = json.dumps(self.manifest, indent=2, sort_keys=False) + "\n"
-        _atomic_write(self.path / MANIFEST_FILE, text.encode("utf-8"))
+        atomic_write(self.path / MANIFEST_FILE, text.encode("utf-8"))
 
 
 def read_manifest(root: Path) -> dict[str, Any]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import jsonschema
 
 from lightretriever.errors import BundleError
+from lightretriever.fuse.registry import NAMES as FUSION_NAMES
+from lightretriever.fuse.registry import default_config
 
 FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
@@ -76,7 +77,7 @@ SCHEMA: dict[str, Any] = {
             "type": "object",
             "required": ["default"],
             "properties": {
-                "default": {"enum": ["linear", "rrf", "learned"]},
+                "default": {"enum": list(FUSION_NAMES)},
                 "linear": {
                     "type": "object",
                     "properties": {"weights": {"type": "object", "additionalProperties": {"type": "number"}}},
@@ -102,16 +103,9 @@ SCHEMA: dict[str, Any] = {
     },
 }
 
-DEFAULT_FUSION: dict[str, Any] = {
-    "default": "linear",
-    "linear": {"weights": {"dense": 0.7, "sparse": 0.3}},
-    "rrf": {"k": 60},
-    "learned": None,
-}
-
-
 def default_fusion() -> dict[str, Any]:
-    return copy.deepcopy(DEFAULT_FUSION)
+    """A new bundle's `fusion` section: the registry's defaults, defined there once."""
+    return default_config()
 
 
 def validate_manifest(manifest: Any, source: str) -> None:

@@ -16,13 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"lightretriever.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"lightretriever.cli.{name}":
-                continue  # command group not built yet
-            raise
-        module.register(sub)
+        importlib.import_module(f"lightretriever.cli.{name}").register(sub)
     return parser
 
 

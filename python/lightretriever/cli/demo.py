@@ -11,15 +11,7 @@ import argparse
 import os
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
-
-
-def _default_home() -> Path:
-    return Path(os.environ.get("LIGHTRETRIEVER_HOME", Path.home() / ".cache" / "lightretriever"))
-
-
-def _default_dataset() -> Path:
-    return Path(os.environ.get("LIGHTRETRIEVER_DATA", REPO.parent / "shared" / "data")) / "scifact"
+from lightretriever.client import add_connection_args, client_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,14 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--home", help="node cache directory (default $LIGHTRETRIEVER_HOME or ~/.cache/lightretriever)")
     parser.add_argument("--plugin", action="append", default=[], metavar="ZIP", help="extra plugin zip to install")
     parser.add_argument("--heap", default="1g", help="JVM heap of the local node (default 1g)")
-    parser.add_argument("--opensearch", metavar="URL",
-                        help="use this cluster instead of the local node (also $LIGHTRETRIEVER_OPENSEARCH_URL)")
+    add_connection_args(parser)  # --opensearch URL (or $LIGHTRETRIEVER_OPENSEARCH_URL): that cluster, no local node
     parser.set_defaults(func=run)
 
 
 def _node(args: argparse.Namespace):
-    from lightretriever.client import get_client
-
     url = args.opensearch or os.environ.get("LIGHTRETRIEVER_OPENSEARCH_URL")
     if not url:
         from lightretriever.node import LocalNode
@@ -52,21 +41,32 @@ def _node(args: argparse.Namespace):
         url = state["url"]
         how = "reused" if state["reused"] else f"started in {state['seconds_to_healthy']:.1f}s"
         print(f"local OpenSearch node {how}: {url}")
-    client = get_client(url)
+    args.opensearch = url
+    client = client_from_args(args)
     info, health = client.info(), client.cluster.health()
     print(f"cluster {health['cluster_name']!r}: OpenSearch {info['version']['number']}, status {health['status']}")
     plugins = ", ".join(f"{p['component']} {p['version']}" for p in client.cat.plugins(format="json"))
     print(f"plugins: {plugins}")
-    return client, url
+    return client
+
+
+def _connection_flags(args: argparse.Namespace) -> list[str]:
+    """The connection options again, for the ingest command the demo runs."""
+    flags = ["--opensearch", args.opensearch]
+    for name in ("user", "password", "ca_certs"):
+        if getattr(args, name):
+            flags += [f"--{name.replace('_', '-')}", getattr(args, name)]
+    return flags + (["--insecure"] if args.insecure else [])
 
 
 def _bundle(args: argparse.Namespace):
     from lightretriever.bundle import Bundle
     from lightretriever.errors import BundleError
+    from lightretriever.node import default_home
 
     if args.bundle:
         return Bundle.load(args.bundle)
-    path = _default_home() / "demo" / "minilm-zeroshot"
+    path = default_home() / "demo" / "minilm-zeroshot"
     try:
         bundle = Bundle.load(path)
         print(f"reusing bundle {path}")
@@ -82,11 +82,13 @@ def _bundle(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from lightretriever.cli import main as cli_main
     from lightretriever.errors import LightRetrieverError
+    from lightretriever.evaluate.dataset import default_data_dir
+    from lightretriever.node import default_home
 
-    client, url = _node(args)
+    client = _node(args)
     if args.node_only:
         return 0
-    dataset = (args.dataset or _default_dataset()).resolve()
+    dataset = (args.dataset or default_data_dir() / "scifact").resolve()
     if not (dataset / "corpus.jsonl").is_file():
         raise LightRetrieverError(
             f"{dataset}: no BEIR dataset there (corpus.jsonl, queries.jsonl, qrels/); pass --dataset DIR "
@@ -94,10 +96,10 @@ def run(args: argparse.Namespace) -> int:
         )
     bundle = _bundle(args)
     index = args.index or f"{dataset.name}-demo"
-    state = _default_home() / "demo" / f"ingest-{index}"
+    state = default_home() / "demo" / f"ingest-{index}"
     print(f"ingesting {dataset} into {index} (resumable; state in {state}) ...")
     rc = cli_main(["ingest", "--source", f"beir:{dataset}", "--bundle", str(bundle.path), "--index", index,
-                   "--state-dir", str(state), "--opensearch", url])
+                   "--state-dir", str(state), *_connection_flags(args)])
     if rc:
         return rc
 

@@ -7,6 +7,7 @@ import json
 import sys
 
 from lightretriever.errors import QueryError
+from lightretriever.rewrite.rewriter import SYSTEMS
 
 
 def parse_filter(text: str | None) -> dict | None:
@@ -33,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--index", default="<index>", help="index name for the msearch headers")
     parser.add_argument("--depth", "-k", type=int, default=100, help="hits per system (default 100)")
     parser.add_argument("--filter", help="an OpenSearch query clause as JSON, applied to every sub-query")
-    parser.add_argument("--systems", default="dense,sparse,bm25", help="comma-separated sub-queries")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated sub-queries (default: all)")
     parser.add_argument(
         "--form",
         choices=["msearch", "named", "bodies"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lightretriever.cli.dsl import parse_systems
-from lightretriever.cli.search import add_connection, connect
+from lightretriever.client import add_connection_args, client_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-hnsw", action="store_true", help="skip the exact brute-force HNSW recall")
     parser.add_argument("--out", default="eval-results", help="output directory (default ./eval-results)")
     parser.add_argument("--stem", help="output file name stem (default <dataset>-<split>)")
-    add_connection(parser)
+    add_connection_args(parser)
     parser.set_defaults(func=_eval)
 
 
@@ -40,7 +40,7 @@ def _eval(args: argparse.Namespace) -> int:
         args.dataset,
         args.bundle,
         args.index,
-        connect(args),
+        client_from_args(args),
         split=args.split,
         qrels_file=args.qrels,
         systems=parse_systems(args.systems),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from lightretriever.cli.search import add_connection, connect
+from lightretriever.client import add_connection_args, client_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--folds", type=int, default=5, help="query-grouped CV folds on the split (0: skip)")
     train.add_argument("--params", help="LightGBM parameter overrides as JSON")
     train.add_argument("--dry-run", action="store_true", help="train and report, do not write the bundle")
-    add_connection(train)
+    add_connection_args(train)
     train.set_defaults(func=_train)
 
     show = actions.add_parser("show", help="print the bundle's fusion section")
@@ -37,7 +37,7 @@ def _train(args: argparse.Namespace) -> int:
 
     summary = train_fusion(
         Bundle.load(args.bundle),
-        connect(args),
+        client_from_args(args),
         args.index,
         args.dataset,
         args.split,

@@ -6,18 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-
-def _add_connection(parser: argparse.ArgumentParser) -> None:
-    from lightretriever.client import add_connection_args
-
-    add_connection_args(parser)
-
-
-def _connect(args: argparse.Namespace):
-    from lightretriever.client import client_from_args
-
-    # Bulk requests of up to --bulk-mb can take a while on a loaded node.
-    return client_from_args(args, timeout=120)
+from lightretriever.client import add_connection_args, client_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -68,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     state.add_argument("--restart", action="store_true", help="ignore the checkpoint and start over")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    _add_connection(p)
+    add_connection_args(p)
     p.set_defaults(func=_ingest)
 
 
@@ -114,7 +103,7 @@ def _ingest(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     job = build_job(
-        _connect(args), args.source, config,
+        client_from_args(args, timeout=120), args.source, config,
         bundle_dir=args.bundle, precomputed=args.precomputed, dense_dim=args.dense_dim,
         fields=overrides, csv_delimiter=args.csv_delimiter, split_passages=args.split_passages,
         passage_overlap=args.passage_overlap, device=args.device, encoder_batch_size=args.encoder_batch_size,

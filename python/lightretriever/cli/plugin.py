@@ -6,76 +6,67 @@ import argparse
 import json
 import sys
 
+from lightretriever.client import add_connection_args, client_from_args
 from lightretriever.errors import QueryError
+from lightretriever.fuse.registry import DEFAULT_NAME as DEFAULT_FUSION
+from lightretriever.fuse.registry import NAMES as FUSIONS
 
 
-def _connection(parser: argparse.ArgumentParser) -> None:
-    from lightretriever.cli.search import add_connection  # one way to connect for every command
-
-    add_connection(parser)
-
-
-def _client(args: argparse.Namespace):
-    from lightretriever.cli.search import connect
-
-    return connect(args)
+def _command(sub, name: str, func, help: str) -> argparse.ArgumentParser:
+    """A `plugin` subcommand with the connection flags every one of them takes."""
+    parser = sub.add_parser(name, help=help)
+    add_connection_args(parser)
+    parser.set_defaults(func=func)
+    return parser
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("plugin", help="the OpenSearch plugin: upload bundles, run server-side queries")
     sub = parser.add_subparsers(dest="plugin_command", required=True)
 
-    upload = sub.add_parser("upload", help="upload a bundle to the plugin's model registry")
+    upload = _command(sub, "upload", _upload, help="upload a bundle to the plugin's model registry")
     upload.add_argument("--bundle", required=True, help="bundle directory")
     upload.add_argument("--name", help="model name (default: lr-<hash of the bundle's file checksums>)")
     upload.add_argument("--force", action="store_true", help="upload even when the node holds the same files")
     upload.add_argument("--chunk-mb", type=float, help="send in chunks of this many MiB (default: only bundles over 48 MiB, 16 MiB chunks)")
-    _connection(upload)
-    upload.set_defaults(func=_upload)
 
-    get = sub.add_parser("get", help="show a stored model's manifest and file checksums")
+    get = _command(sub, "get", _get, help="show a stored model's manifest and file checksums")
     get.add_argument("name")
-    _connection(get)
-    get.set_defaults(func=_get)
 
-    delete = sub.add_parser("delete", help="remove a model from the registry")
+    delete = _command(sub, "delete", _delete, help="remove a model from the registry")
     delete.add_argument("name")
-    _connection(delete)
-    delete.set_defaults(func=_delete)
 
-    search = sub.add_parser("search", help="run a `lightretriever` query: the node encodes and fuses")
+    search = _command(sub, "search", _search, help="run a `lightretriever` query: the node encodes and fuses")
     search.add_argument("query", help="query text")
     search.add_argument("--index", required=True)
     search.add_argument("--model", required=True, help="model name in the plugin's registry")
     search.add_argument("-k", "--k", type=int, default=100, help="hits per system before fusion (default 100)")
     search.add_argument("--size", type=int, default=10, help="fused hits to return (default 10)")
-    search.add_argument("--fusion", choices=["linear", "rrf", "learned"], help="default: the bundle's")
+    search.add_argument("--fusion", choices=FUSIONS, help="default: the bundle's")
     search.add_argument("--filter", help="an OpenSearch query clause as JSON, applied to every sub-query")
     search.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    _connection(search)
-    search.set_defaults(func=_search)
 
-    parity = sub.add_parser("parity", help="check the plugin returns the Python retriever's top-k on a dataset's queries")
+    parity = _command(
+        sub, "parity", _parity, help="check the plugin returns the Python retriever's top-k on a dataset's queries"
+    )
     parity.add_argument("--bundle", required=True, help="the bundle the index was built with")
     parity.add_argument("--index", required=True)
     parity.add_argument("--dataset", required=True, help="BEIR dataset directory (its split's queries are used)")
     parity.add_argument("--split", default="test")
     parity.add_argument("--model", help="registry name (default: upload the bundle as lr-<hash>)")
-    parity.add_argument("--fusion", default="linear", choices=["linear", "rrf", "learned"])
+    parity.add_argument("--fusion", default=DEFAULT_FUSION, choices=FUSIONS)
     parity.add_argument("--queries", type=int, help="first N queries only")
     parity.add_argument("-k", "--k", type=int, default=10)
     parity.add_argument("--depth", type=int, default=100)
     parity.add_argument("--tolerance", type=float, default=1e-3, help="largest score difference that still agrees")
     parity.add_argument("--scope", choices=["index", "shard"], help="the plugin's fusion scope (default: the node's, index)")
-    _connection(parity)
-    parity.set_defaults(func=_parity)
 
 
 def _upload(args: argparse.Namespace) -> int:
     from lightretriever.plugin import upload_bundle
 
     chunk = None if args.chunk_mb is None else int(args.chunk_mb * (1 << 20))
-    result = upload_bundle(_client(args), args.bundle, args.name, force=args.force, chunk_bytes=chunk)
+    result = upload_bundle(client_from_args(args), args.bundle, args.name, force=args.force, chunk_bytes=chunk)
     state = "already stored" if result.get("skipped") else "uploaded"
     print(f"{state}: model {result['name']} ({len(result.get('files', {}))} files)")
     return 0
@@ -84,7 +75,7 @@ def _upload(args: argparse.Namespace) -> int:
 def _get(args: argparse.Namespace) -> int:
     from lightretriever.plugin import get_model
 
-    stored = get_model(_client(args), args.name)
+    stored = get_model(client_from_args(args), args.name)
     if stored is None:
         raise QueryError(f"model {args.name!r} is not in the plugin's registry")
     print(json.dumps(stored, indent=2))
@@ -94,7 +85,7 @@ def _get(args: argparse.Namespace) -> int:
 def _delete(args: argparse.Namespace) -> int:
     from lightretriever.plugin import delete_model
 
-    if not delete_model(_client(args), args.name):
+    if not delete_model(client_from_args(args), args.name):
         raise QueryError(f"model {args.name!r} is not in the plugin's registry")
     print(f"deleted model {args.name}")
     return 0
@@ -109,7 +100,7 @@ def _search(args: argparse.Namespace) -> int:
             filter_clause = json.loads(args.filter)
         except json.JSONDecodeError as exc:
             raise QueryError(f"--filter is not JSON: {exc}") from None
-    result = search_result(_client(args), args.index, args.model, args.query, args.k, args.size, args.fusion, filter_clause)
+    result = search_result(client_from_args(args), args.index, args.model, args.query, args.k, args.size, args.fusion, filter_clause)
     hits = result.hits
     if result.truncated:
         print("warning: the query is longer than the model's query limit; the node searched the same prefix of it "
@@ -128,7 +119,7 @@ def _parity(args: argparse.Namespace) -> int:
     from lightretriever.plugin import upload_bundle
     from lightretriever.plugin.parity import compare
 
-    client = _client(args)
+    client = client_from_args(args)
     model = args.model or upload_bundle(client, args.bundle)["name"]
     queries = list(load_dataset(args.dataset, args.split).queries.values())[: args.queries]
     report = compare(client, args.index, Bundle.load(args.bundle), model, queries, args.fusion, k=args.k, depth=args.depth,

@@ -6,19 +6,8 @@ import argparse
 import json
 
 from lightretriever.cli.dsl import parse_filter, parse_systems
-
-
-def add_connection(parser: argparse.ArgumentParser) -> None:
-    """The foundation's connection flags (--opensearch, auth, TLS), so every command connects the same way."""
-    from lightretriever.client import add_connection_args
-
-    add_connection_args(parser)
-
-
-def connect(args: argparse.Namespace):
-    from lightretriever.client import client_from_args
-
-    return client_from_args(args)
+from lightretriever.client import add_connection_args, client_from_args
+from lightretriever.fuse.registry import NAMES as FUSIONS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,17 +17,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--index", required=True, help="index to search")
     parser.add_argument("-k", "--k", type=int, default=10, help="hits to return (default 10)")
     parser.add_argument("--depth", type=int, default=100, help="hits per system before fusion (default 100)")
-    parser.add_argument("--fusion", choices=["linear", "rrf", "learned"], help="default: the bundle's")
-    parser.add_argument("--systems", default="dense,sparse,bm25", help="comma-separated sub-queries")
+    parser.add_argument("--fusion", choices=FUSIONS, help="default: the bundle's")
+    parser.add_argument(
+        "--systems", help="comma-separated sub-queries (default: those the fusion reads, as eval and the plugin)"
+    )
     parser.add_argument("--filter", help="an OpenSearch query clause as JSON, applied to every sub-query")
     parser.add_argument(
         "--strategy",
         choices=["msearch", "named"],
         default="msearch",
-        help="how the sub-queries are sent (see docs/notes/search-rewrite.md)",
+        help="how the sub-queries are sent (see docs/sub-queries.md)",
     )
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
-    add_connection(parser)
+    add_connection_args(parser)
     parser.set_defaults(func=_search)
 
 
@@ -47,11 +38,11 @@ def _search(args: argparse.Namespace) -> int:
     from lightretriever.retriever import Retriever
 
     retriever = Retriever(
-        connect(args),
+        client_from_args(args),
         args.index,
         Bundle.load(args.bundle),
         fusion=args.fusion,
-        systems=parse_systems(args.systems),
+        systems=parse_systems(args.systems) if args.systems else None,
         depth=args.depth,
         strategy=args.strategy,
     )
@@ -78,7 +69,7 @@ def _search(args: argparse.Namespace) -> int:
     for rank, hit in enumerate(result.hits, start=1):
         print(f"{rank:>3}  {hit.score:.6f}  {hit.doc_id}")
     print(
-        f"({result.fusion or args.systems}; {1000 * result.timings['total']:.1f} ms, "
+        f"({result.fusion or ','.join(result.systems)}; {1000 * result.timings['total']:.1f} ms, "
         f"encode {1000 * result.timings['encode']:.2f} ms)"
     )
     return 0

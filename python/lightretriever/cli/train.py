@@ -7,6 +7,8 @@ import json
 import os
 from pathlib import Path
 
+from lightretriever.client import add_connection_args, client_from_args
+
 
 def register(subparsers) -> None:
     from lightretriever.train import recipe  # torch-free
@@ -56,8 +58,6 @@ def register(subparsers) -> None:
     exp = p.add_argument_group("export")
     exp.add_argument("--export-bundle", type=Path, help="write a bundle built from the trained model here")
     exp.add_argument("--prune-top-k", type=int, default=256, help="sparse terms kept per document (0 = all)")
-    from lightretriever.client import add_connection_args
-
     add_connection_args(p)
     p.set_defaults(func=_train)
 
@@ -91,8 +91,6 @@ def _train(args: argparse.Namespace) -> int:
     mine = [m.strip() for m in args.mine.split(",") if m.strip()]
     client = None
     if "bm25" in mine:
-        from lightretriever.client import client_from_args
-
         client = client_from_args(args)
     job = TrainJob(
         backbone=args.backbone, config=cfg, dataset=args.dataset, split=args.split, pairs=args.pairs, mine=mine,

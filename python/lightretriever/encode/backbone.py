@@ -193,10 +193,9 @@ def load_backbone(
 
     source = resolve_source(spec, gguf_file, adapter)
     model_dir = gguf_converted(source) if source.gguf_file else source.model_dir
-    kw: dict = {}
     try:
-        config = AutoConfig.from_pretrained(model_dir, **kw)
-        tokenizer = AutoTokenizer.from_pretrained(model_dir, **kw)
+        config = AutoConfig.from_pretrained(model_dir)
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
     except (OSError, ValueError) as exc:
         raise BundleError(f"{spec}: cannot load the model config/tokenizer: {exc}") from None
     kind = _detect_kind(config)
@@ -205,11 +204,11 @@ def load_backbone(
 
     with quiet_transformers():
         if kind == "decoder":
-            model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dt, **kw)
+            model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dt)
             head_name = "lm-head"
         else:
             model, info = AutoModelForMaskedLM.from_pretrained(
-                model_dir, dtype=dt, output_loading_info=True, **kw
+                model_dir, dtype=dt, output_loading_info=True
             )
             prefix = model.base_model_prefix
             head_missing = any(not k.startswith(prefix + ".") for k in info["missing_keys"])

@@ -5,12 +5,19 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from lightretriever.errors import LightRetrieverError
 
 log = logging.getLogger(__name__)
+
+
+def default_data_dir() -> Path:
+    """Where the BEIR collections are: $LIGHTRETRIEVER_DATA, else ../shared/data beside the clone one runs in
+    (the current directory's parent, so it holds in a wheel install too)."""
+    return Path(os.environ.get("LIGHTRETRIEVER_DATA") or Path.cwd().parent / "shared" / "data")
 
 
 @dataclass

@@ -14,10 +14,10 @@ from typing import Protocol
 import numpy as np
 
 from lightretriever.fuse.hits import Ranked
+from lightretriever.fuse.registry import NAMES as FUSIONS
 from lightretriever.retriever import Retriever
 from lightretriever.rewrite.dsl import dense_clause, search_body
 from lightretriever.rewrite.execute import MSEARCH, SEARCH_FIELDS, response_hits
-from lightretriever.rewrite.rewriter import SYSTEMS
 
 
 @dataclass
@@ -94,24 +94,15 @@ class FullDenseSystem:
         return SystemRun(response_hits(response)[:k], encoded)
 
 
-def fusion_systems(bundle, fusion: str) -> tuple[str, ...]:
-    """The sub-queries a fusion needs: linear only the weighted systems, learned its model's systems."""
-    config = (bundle.manifest.get("fusion") or {}) if bundle is not None else {}
-    if fusion == "linear":
-        weights = (config.get("linear") or {}).get("weights") or {"dense": 0.7, "sparse": 0.3}
-        return tuple(s for s in SYSTEMS if weights.get(s))
-    if fusion == "learned" and config.get("learned"):
-        return tuple(s for s in SYSTEMS if s in config["learned"]["systems"])
-    return SYSTEMS
-
-
 def _retriever(name: str, systems: tuple[str, ...] | None, fusion: str | None = None):
+    """`systems` None: the sub-queries the fusion reads (`Fusion.systems()`), as the plugin sends them."""
+
     def factory(context: EvalContext) -> System:
         retriever = Retriever(
             context.client,
             context.index,
             context.bundle,
-            systems=systems or fusion_systems(context.bundle, fusion),
+            systems=systems,
             fusion=fusion,
             depth=context.depth,
             strategy=context.strategy,
@@ -126,9 +117,7 @@ SYSTEM_FACTORIES: dict[str, Callable[[EvalContext], System]] = {
     "full-dense": FullDenseSystem,
     "light-dense": _retriever("light-dense", ("dense",)),
     "light-sparse": _retriever("light-sparse", ("sparse",)),
-    "hybrid-linear": _retriever("hybrid-linear", None, "linear"),
-    "hybrid-rrf": _retriever("hybrid-rrf", None, "rrf"),
-    "hybrid-learned": _retriever("hybrid-learned", None, "learned"),
+    **{f"hybrid-{fusion}": _retriever(f"hybrid-{fusion}", None, fusion) for fusion in FUSIONS},
 }
 ALL_SYSTEMS = tuple(SYSTEM_FACTORIES)
 

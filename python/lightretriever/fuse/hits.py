@@ -47,16 +47,6 @@ def minmax(ranked: Sequence[tuple[str, float]]) -> dict[str, float]:
     return {doc_id: (score - lo) / span for doc_id, score in ranked}
 
 
-def zscore(ranked: Sequence[tuple[str, float]]) -> dict[str, float]:
-    """(x - mean) / population std per doc; 0.0 for every hit when the std is 0."""
-    if not ranked:
-        return {}
-    mean, std = moments([score for _, score in ranked])
-    if std == 0.0:
-        return {doc_id: 0.0 for doc_id, _ in ranked}
-    return {doc_id: (score - mean) / std for doc_id, score in ranked}
-
-
 def moments(scores: Sequence[float]) -> tuple[float, float]:
     """(mean, population std), both with exactly rounded sums (math.fsum) so every caller agrees."""
     mean = math.fsum(scores) / len(scores)

@@ -1,26 +1,40 @@
-"""Fusion algorithms by name, configured from the bundle manifest's `fusion` section."""
+"""Fusion algorithms by name, configured from the bundle manifest's `fusion` section.
+
+The one list of fusion names and their defaults: the CLI choices, the manifest schema and defaults,
+the evaluation's `hybrid-*` systems, the plugin client and the bench all derive from `NAMES` and
+`default_config()`; the Java plugin's `fusion.Fusions` holds the same facts, checked against
+tests/vectors/fusion.json.
+"""
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from lightretriever.fuse.hits import Ranked, SystemHits
 from lightretriever.fuse.linear import DEFAULT_WEIGHTS, fuse_linear
 from lightretriever.fuse.rrf import DEFAULT_K, fuse_rrf
+from lightretriever.rewrite.rewriter import SYSTEMS as ALL_SYSTEMS  # every sub-query, in summation order
 
 log = logging.getLogger(__name__)
 
 NAMES = ("linear", "rrf", "learned")
-DEFAULT_CONFIG = {
-    "default": "linear",
-    "linear": {"weights": dict(DEFAULT_WEIGHTS)},
-    "rrf": {"k": DEFAULT_K},
-    "learned": None,
-}
+DEFAULT_NAME = "linear"
+
+
+def default_config() -> dict[str, Any]:
+    """The manifest's `fusion` section of a new bundle (a fresh copy: callers may edit it)."""
+    return {
+        "default": DEFAULT_NAME,
+        "linear": {"weights": copy.deepcopy(DEFAULT_WEIGHTS)},
+        "rrf": {"k": DEFAULT_K},
+        "learned": None,
+    }
 
 
 @dataclass(frozen=True)
@@ -30,9 +44,16 @@ class Fusion:
     name: str
     requested: str
     apply: Callable[[SystemHits, float, float], Ranked]
+    needs: tuple[str, ...] = ALL_SYSTEMS
 
     def __call__(self, hits: SystemHits, query_len: float = 0.0, oov_share: float = 0.0) -> Ranked:
         return self.apply(hits, query_len, oov_share)
+
+    def systems(self) -> tuple[str, ...]:
+        """The sub-queries this fusion reads, as the Java `Fusion.systems()`: linear its weighted
+        systems, learned its model's, rrf all; a learned request that fell back to linear sends all
+        (so Python, the evaluation and the plugin send the same sub-queries)."""
+        return self.needs
 
 
 def build_fusion(
@@ -44,8 +65,8 @@ def build_fusion(
 
     `learned` without a trained model (config["learned"] null) falls back to `linear` with a warning.
     """
-    config = {**DEFAULT_CONFIG, **(config or {})}
-    requested = name or config.get("default") or "linear"
+    config = {**default_config(), **(config or {})}
+    requested = name or config.get("default") or DEFAULT_NAME
     if requested not in NAMES:
         raise ValueError(f"unknown fusion {requested!r}; choose one of {', '.join(NAMES)}")
     if requested == "learned":
@@ -54,15 +75,26 @@ def build_fusion(
             from lightretriever.fuse.learned import LearnedModel, fuse_learned
 
             model = LearnedModel.from_manifest(bundle_dir, entry)
-            return Fusion("learned", requested, lambda hits, ql, oov: fuse_learned(hits, model, ql, oov))
+            return Fusion(
+                "learned",
+                requested,
+                lambda hits, ql, oov: fuse_learned(hits, model, ql, oov),
+                _in_order(model.systems),
+            )
         log.warning(
             "fusion 'learned' requested but the bundle has no trained model; falling back to 'linear'"
         )
     if requested == "rrf":
         k = (config.get("rrf") or {}).get("k", DEFAULT_K)
-        return Fusion("rrf", requested, _ignore_query(partial(fuse_rrf, k=k)))
-    weights = (config.get("linear") or {}).get("weights", DEFAULT_WEIGHTS)
-    return Fusion("linear", requested, _ignore_query(partial(fuse_linear, weights=dict(weights))))
+        return Fusion("rrf", requested, _ignore_query(partial(fuse_rrf, k=k)), ALL_SYSTEMS)
+    weights = dict((config.get("linear") or {}).get("weights", DEFAULT_WEIGHTS))
+    needs = ALL_SYSTEMS if requested == "learned" else _in_order(s for s, w in weights.items() if w)
+    return Fusion("linear", requested, _ignore_query(partial(fuse_linear, weights=weights)), needs)
+
+
+def _in_order(systems) -> tuple[str, ...]:
+    wanted = set(systems)
+    return tuple(s for s in ALL_SYSTEMS if s in wanted)
 
 
 def _ignore_query(fn: Callable[[SystemHits], Ranked]) -> Callable[[SystemHits, float, float], Ranked]:

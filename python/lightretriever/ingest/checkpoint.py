@@ -1,4 +1,4 @@
-"""Job checkpoint: progress that survives kill -9 (written to a temp file, then os.replace).
+"""Job checkpoint: progress that survives kill -9 (written by lightretriever.files.atomic_write).
 
 It records the last source position whose records are all acknowledged by OpenSearch (or
 dead-lettered), the running counts, the dead-letter file size at that point, and what the job
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lightretriever.errors import LightRetrieverError
+from lightretriever.files import atomic_write
 
 FORMAT = 1
 
@@ -59,19 +59,7 @@ class Checkpoint:
 
 
 def save(path: str | os.PathLike, checkpoint: Checkpoint) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = json.dumps(checkpoint.to_json(), indent=1, sort_keys=True).encode("utf-8")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, json.dumps(checkpoint.to_json(), indent=1, sort_keys=True))
 
 
 def load(path: str | os.PathLike) -> Checkpoint | None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import requests
 
 from lightretriever.errors import NodeError
+from lightretriever.files import atomic_write
 from lightretriever.node import artifacts, cluster, distribution, privileges, settings
 from lightretriever.node.cluster import Member
 from lightretriever.node.java import find_java, has_module, thai_segmentation
@@ -98,9 +99,7 @@ class LocalNode:
             ) from exc
 
     def _write_state(self, state: dict) -> None:
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
-        tmp.replace(self.state_file)
+        atomic_write(self.state_file, json.dumps(state, indent=2, sort_keys=True))
 
     @contextmanager
     def _lock(self):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from lightretriever.evaluate.systems import EvalContext, SystemRun
+from lightretriever.fuse.registry import NAMES as FUSIONS
 from lightretriever.plugin.query import request_body, search
 from lightretriever.plugin.registry import model_name_for, upload_bundle
 from lightretriever.plugin.stats import EncodeTotals, encode_totals
@@ -45,6 +46,6 @@ class PluginSystem:
 
 
 def register_bench_systems(register_system) -> None:
-    for fusion in ("linear", "rrf", "learned"):
+    for fusion in FUSIONS:
         register_system(f"plugin-{fusion}", lambda context, f=fusion: PluginSystem(f"plugin-{f}", context, f))
         register_system(f"plugin-{fusion}-shard", lambda context, f=fusion: PluginSystem(f"plugin-{f}-shard", context, f, "shard"))

@@ -23,21 +23,15 @@ class ParityReport:
         return self.agreeing / self.queries if self.queries else 0.0
 
 
-def fusion_systems(bundle, fusion: str) -> tuple[str, ...]:
-    """The sub-queries the plugin runs by default (and the Python evaluation runs) for a fusion."""
-    from lightretriever.evaluate.systems import fusion_systems as python_systems
-
-    return python_systems(bundle, fusion)
-
-
 def compare(client, index: str, bundle, model: str, queries: Sequence[str], fusion: str = "linear", *,
             k: int = 10, depth: int = 100, tolerance: float = 1e-3, keep_misses: int = 5,
             scope: str | None = None) -> ParityReport:
-    """Run every query through the Python Retriever and the plugin (same depth, same systems);
+    """Run every query through the Python Retriever and the plugin (same depth; both send the sub-queries
+    the fusion reads, `Fusion.systems()`);
     `scope` is the plugin's ("index": global fusion, the node's default; "shard": per-shard fusion)."""
     from lightretriever.retriever import Retriever
 
-    retriever = Retriever(client, index, bundle, systems=fusion_systems(bundle, fusion), fusion=fusion, depth=depth)
+    retriever = Retriever(client, index, bundle, fusion=fusion, depth=depth)
     report = ParityReport()
     for text in queries:
         python = [(hit.doc_id, hit.score) for hit in retriever.search(text, k)]

@@ -9,11 +9,11 @@ from typing import Any
 from opensearchpy.exceptions import TransportError
 
 from lightretriever.errors import QueryError
+from lightretriever.fuse.registry import NAMES as FUSIONS
 from lightretriever.plugin.errors import query_error
 from lightretriever.rewrite.dsl import search_body
 from lightretriever.rewrite.execute import SEARCH_FIELDS, response_hits
 
-FUSIONS = ("linear", "rrf", "learned")
 SCOPES = ("index", "shard")
 # The plugin names this query on every hit when the text was too long and each system searched the same
 # prefix of it (docs/design.md, "Long queries"); it comes back in the hits' matched_queries.

@@ -66,7 +66,7 @@ def search_body(query: Mapping, size: int) -> dict:
 
     Ids come from the `doc_id` doc values, not `_id`: reading `_id` decompresses each hit's stored-field
     block, which also holds the large _source (vector + sparse terms), and that fetch cost 3 ms of the
-    node's 3.3 ms for a 100-hit sub-query (docs/notes/search-rewrite.md). Hits carry `fields.doc_id`.
+    node's 3.3 ms for a 100-hit sub-query (docs/sub-queries.md). Hits carry `fields.doc_id`.
     """
     return {
         "size": int(size),

@@ -1,6 +1,6 @@
 """Send the sub-queries to OpenSearch in one round trip and return each system's ranked hits.
 
-Two strategies (measured in docs/notes/search-rewrite.md):
+Two strategies (measured in docs/sub-queries.md):
 - `run_msearch`: one `_msearch` with a body per system; each system gets its exact top-`depth`.
 - `run_named`: one bool query with named clauses and `include_named_queries_score`; cheaper on the
   wire, but the hits are the top of the SUMMED score, so a system's own top-k can be cut off.
@@ -108,7 +108,7 @@ def _raise_for_transport(index: str, exc: TransportError) -> None:
 
 def _msearch_results(index: str, query: RewrittenQuery, response: dict) -> dict[str, Ranked]:
     results: dict[str, Ranked] = {}
-    for system, item in zip(query.clauses, response["responses"]):
+    for system, item in zip(query.clauses, response["responses"], strict=True):
         if "error" in item:
             _raise_for(index, item["error"], item.get("status"))
         results[system] = response_hits(item)

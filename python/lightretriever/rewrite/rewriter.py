@@ -1,7 +1,7 @@
 """Text -> light query encoding -> one request body per system (dense, sparse, bm25).
 
 `to_dsl` serialises the bodies once with json, for applications in other languages that send
-them to OpenSearch themselves: as an `_msearch` payload (the default, see docs/notes/search-rewrite.md)
+them to OpenSearch themselves: as an `_msearch` payload (the default, see docs/sub-queries.md)
 or as one bool query with named clauses for `include_named_queries_score`.
 """
 
@@ -75,7 +75,7 @@ class RewrittenQuery:
         """One bool query, each clause named by its system, for `include_named_queries_score=true`.
 
         A bool of should clauses ranks by the SUM of raw scores, so the `size` hits it returns are
-        not each system's own top-k; see docs/notes/search-rewrite.md for why msearch is the default.
+        not each system's own top-k; see docs/sub-queries.md for why msearch is the default.
         """
         should = [_named(system, clause) for system, clause in self.clauses.items()]
         size = len(self.clauses) * self.depth if size is None else size

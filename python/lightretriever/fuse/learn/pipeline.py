@@ -17,8 +17,6 @@ from lightretriever.rewrite.execute import execute
 
 log = logging.getLogger(__name__)
 
-LEARNED_FILE = LEARNED_FUSION_FILE
-
 
 @dataclass
 class TrainSummary:
@@ -81,11 +79,11 @@ def train_fusion(
     merged = {**DEFAULT_PARAMS, **(params or {})}
     cv = cross_validate(train_set, names, merged, rounds, folds) if folds > 1 else None
     booster = train_lambdarank(train_set, names, merged, rounds)
-    entry = {"model_file": LEARNED_FILE, "systems": list(systems), "features": names, "depth": depth}
+    entry = {"model_file": LEARNED_FUSION_FILE, "systems": list(systems), "features": names, "depth": depth}
     if save:
-        bundle.add_file(LEARNED_FILE, booster.model_to_string().encode("utf-8"))
+        bundle.add_file(LEARNED_FUSION_FILE, booster.model_to_string().encode("utf-8"))
         bundle.update_section("fusion.learned", entry)
-        log.info("saved learned fusion to %s/%s", bundle.path, LEARNED_FILE)
+        log.info("saved learned fusion to %s/%s", bundle.path, LEARNED_FUSION_FILE)
     return TrainSummary(
         queries=len(queries),
         used=len(train_set.query_ids),

@@ -27,7 +27,7 @@ DEFAULT_PARAMS = {
     "seed": 0,
     "verbose": -1,
 }
-DEFAULT_ROUNDS = 150  # 5-fold CV on SciFact train peaked at round 141 (docs/notes/search-results.md)
+DEFAULT_ROUNDS = 150  # 5-fold CV on SciFact train peaked at round 141 (docs/runs/search-results.md)
 
 
 def train_lambdarank(
@@ -48,10 +48,12 @@ def cross_validate(
     num_rounds: int = DEFAULT_ROUNDS,
     folds: int = 5,
 ) -> dict[str, float]:
-    """Query-grouped k-fold CV on the training split only: mean nDCG@10 and its best round."""
+    """Query-grouped k-fold CV on the training split only: the first metric's mean (`ndcg@10` by
+    default; whatever `params` sets otherwise) at the last round, and its best round."""
     merged = {**DEFAULT_PARAMS, **(params or {})}
     data = lgb.Dataset(train.features, train.labels, group=train.groups, feature_name=feature_names)
     result = lgb.cv(merged, data, num_boost_round=num_rounds, nfold=folds, stratified=False, seed=0)
-    curve = result["valid ndcg@10-mean"]
-    best = int(np.argmax(curve))
-    return {"ndcg@10": float(curve[-1]), "best_round": best + 1, "best_ndcg@10": float(curve[best])}
+    key = next(k for k in result if k.startswith("valid ") and k.endswith("-mean"))  # e.g. "valid ndcg@10-mean"
+    metric, curve = key[len("valid ") : -len("-mean")], result[key]
+    best = int(np.argmax(curve))  # every LightGBM ranking metric is higher-is-better
+    return {metric: float(curve[-1]), "best_round": best + 1, f"best_{metric}": float(curve[best])}

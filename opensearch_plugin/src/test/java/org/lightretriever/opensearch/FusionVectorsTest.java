@@ -12,6 +12,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.lightretriever.opensearch.fusion.Fused;
 import org.lightretriever.opensearch.fusion.Fusion;
+import org.lightretriever.opensearch.fusion.Fusions;
 import org.lightretriever.opensearch.fusion.Hit;
 import org.lightretriever.opensearch.fusion.LearnedFusion;
 import org.lightretriever.opensearch.fusion.LightGbmModel;
@@ -23,8 +24,8 @@ class FusionVectorsTest {
     @Test
     void everyFusionReproducesEveryVector() throws Exception {
         Map<String, Object> all = Vectors.json("fusion.json");
-        LinkedHashMap<String, Double> weights = new LinkedHashMap<>();
-        ((Map<?, ?>) Vectors.get(all, "linear_weights")).forEach((k, v) -> weights.put((String) k, ((Number) v).doubleValue()));
+        Object defaults = Vectors.get(all, "defaults");
+        LinkedHashMap<String, Double> weights = weights(Vectors.get(Vectors.get(defaults, "linear"), "weights"));
         Object learnedSpec = Vectors.get(all, "learned");
         List<String> systems = Vectors.get(learnedSpec, "systems");
         int depth = ((Number) Vectors.get(learnedSpec, "depth")).intValue();
@@ -32,7 +33,7 @@ class FusionVectorsTest {
         assertEquals(LearnedFusion.featureNames(systems), Vectors.get(learnedSpec, "features"));
         Map<String, Fusion> fusions = Map.of(
             "linear", new LinearFusion(weights),
-            "rrf", new RrfFusion(((Number) Vectors.get(all, "rrf_k")).intValue(), systems),
+            "rrf", new RrfFusion(((Number) Vectors.get(Vectors.get(defaults, "rrf"), "k")).intValue(), systems),
             "learned", new LearnedFusion(model, systems, depth));
         int checked = 0;
         for (Object c : (List<?>) Vectors.get(all, "cases")) {
@@ -72,6 +73,24 @@ class FusionVectorsTest {
             }
         }
         assertTrue(checked >= 30, "too few fusion vectors: " + checked);
+    }
+
+    /** The names and defaults in Fusions are the Python registry's (lightretriever.fuse.registry wrote them). */
+    @Test
+    void namesAndDefaultsAreThePythonRegistrys() throws Exception {
+        Map<String, Object> all = Vectors.json("fusion.json");
+        Object defaults = Vectors.get(all, "defaults");
+        assertEquals(Vectors.get(all, "names"), Fusions.NAMES);
+        assertEquals(Vectors.get(defaults, "default"), Fusions.DEFAULT);
+        LinkedHashMap<String, Double> weights = weights(Vectors.get(Vectors.get(defaults, "linear"), "weights"));
+        assertEquals(List.copyOf(weights.entrySet()), List.copyOf(Fusions.defaultWeights().entrySet())); // order too
+        assertEquals(((Number) Vectors.get(Vectors.get(defaults, "rrf"), "k")).intValue(), Fusions.DEFAULT_RRF_K);
+    }
+
+    private static LinkedHashMap<String, Double> weights(Map<?, ?> raw) {
+        LinkedHashMap<String, Double> weights = new LinkedHashMap<>();
+        raw.forEach((k, v) -> weights.put((String) k, ((Number) v).doubleValue()));
+        return weights;
     }
 
     @Test

@@ -11,6 +11,7 @@ import org.lightretriever.opensearch.LightRetrieverPlugin;
 import org.lightretriever.opensearch.encode.QueryEncoder;
 import org.lightretriever.opensearch.encode.QueryEncoding;
 import org.lightretriever.opensearch.fusion.Fusion;
+import org.lightretriever.opensearch.fusion.Fusions;
 import org.lightretriever.opensearch.registry.LightModel;
 import org.lightretriever.opensearch.search.SearchTaskFilter;
 import org.opensearch.OpenSearchStatusException;
@@ -90,8 +91,8 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
         if (k < 1 || k > MAX_K) {
             throw new IllegalArgumentException("[" + NAME + "] k must be between 1 and " + MAX_K + ", got " + k);
         }
-        if (fusion != null && !List.of("linear", "rrf", "learned").contains(fusion)) {
-            throw new IllegalArgumentException("[" + NAME + "] unknown fusion [" + fusion + "]; choose linear, rrf or learned");
+        if (fusion != null && !Fusions.NAMES.contains(fusion)) {
+            throw new IllegalArgumentException("[" + NAME + "] unknown fusion [" + fusion + "]; choose one of " + Fusions.NAMES);
         }
         if (systems != null && (systems.isEmpty() || !LightModel.ALL_SYSTEMS.containsAll(systems))) {
             throw new IllegalArgumentException("[" + NAME + "] systems " + systems + ": choose from " + LightModel.ALL_SYSTEMS);

@@ -12,6 +12,7 @@ import java.util.Map;
 import org.lightretriever.opensearch.encode.QueryEncoder;
 import org.lightretriever.opensearch.encode.TokenTable;
 import org.lightretriever.opensearch.fusion.Fusion;
+import org.lightretriever.opensearch.fusion.Fusions;
 import org.lightretriever.opensearch.fusion.LearnedFusion;
 import org.lightretriever.opensearch.fusion.LightGbmModel;
 import org.lightretriever.opensearch.fusion.LinearFusion;
@@ -64,9 +65,9 @@ public final class LightModel {
             Map<String, Object> fusion = ManifestReader.object(manifest, "fusion", "fusion");
             LinkedHashMap<String, Double> weights = linearWeights(fusion);
             Map<String, Object> rrf = ManifestReader.object(fusion, "rrf", "fusion.rrf");
-            int rrfK = ManifestReader.integer(rrf.getOrDefault("k", 60), "fusion.rrf.k");
+            int rrfK = ManifestReader.integer(rrf.getOrDefault("k", Fusions.DEFAULT_RRF_K), "fusion.rrf.k");
             LearnedFusion learned = learnedFusion(ManifestReader.object(fusion, "learned", "fusion.learned"), files, checksums);
-            String def = ManifestReader.string(fusion.getOrDefault("default", "linear"), "fusion.default");
+            String def = ManifestReader.string(fusion.getOrDefault("default", Fusions.DEFAULT), "fusion.default");
             long bytes = files.values().stream().mapToLong(b -> b.length).sum();
             return new LightModel(name, manifest, encoder, dim, weights, rrfK, learned, def, bytes);
         } catch (IllegalArgumentException e) {
@@ -124,14 +125,11 @@ public final class LightModel {
         return new QueryEncoder(tokenizer, table, ManifestReader.integer(maxLength.getOrDefault("query", 64), "max_length.query"), unk, exclude);
     }
 
-    /** Step 3a: the linear weights (default: the paper's 0.7 dense / 0.3 sparse). */
+    /** Step 3a: the linear weights (default: Fusions.defaultWeights(), the paper's). */
     private static LinkedHashMap<String, Double> linearWeights(Map<String, Object> fusion) {
         Map<String, Object> linear = ManifestReader.object(fusion, "linear", "fusion.linear");
         if (linear.get("weights") == null) {
-            LinkedHashMap<String, Double> weights = new LinkedHashMap<>();
-            weights.put("dense", 0.7);
-            weights.put("sparse", 0.3);
-            return weights;
+            return Fusions.defaultWeights();
         }
         return ManifestReader.weights(ManifestReader.object(linear, "weights", "fusion.linear.weights"), "fusion.linear.weights");
     }
@@ -165,7 +163,7 @@ public final class LightModel {
             case "learned" -> learned != null ? learned : new LinearFusion(linearWeights);
             case "rrf" -> new RrfFusion(rrfK, systems);
             case "linear" -> new LinearFusion(linearWeights);
-            default -> throw new IllegalArgumentException("unknown fusion [" + fusionName + "]; choose linear, rrf or learned");
+            default -> throw new IllegalArgumentException("unknown fusion [" + fusionName + "]; choose one of " + Fusions.NAMES);
         };
     }
 
