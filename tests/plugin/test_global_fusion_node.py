@@ -18,7 +18,7 @@ from opensearchpy.exceptions import TransportError
 from lightretriever.bundle import Bundle
 from lightretriever.fuse.features import feature_names
 from lightretriever.plugin import delete_model, upload_bundle
-from lightretriever.plugin.parity import compare, fusion_systems
+from lightretriever.plugin.parity import compare
 from lightretriever.plugin.query import request_body
 from lightretriever.retriever import Retriever
 
@@ -78,7 +78,7 @@ def test_pagination_explain_and_system_scores(plugin_node, sharded):
     index, model, bundle = sharded["index"], sharded["models"]["plain"], sharded["bundles"]["plain"]
     text = "tumor growth"
     depth = 20  # the Python retriever searches max(k, depth): the same depth on both sides for 15 hits
-    retriever = Retriever(plugin_node, index, bundle, systems=fusion_systems(bundle, "rrf"), fusion="rrf", depth=depth)
+    retriever = Retriever(plugin_node, index, bundle, fusion="rrf", depth=depth)
     python = retriever.search(text, 15)
     body = request_body(text, model, depth, 5, "rrf")
     pages = []

@@ -1,6 +1,6 @@
 """Expected scores as regression files (Pyserini 2CR style): one YAML per collection and bundle under
 bench/regressions/, holding the commands that produce the run and the expected nDCG@10 and R@100 of every
-system. `bench/regress.py` checks the full set against a node's indices; tests/search/test_eval_node.py
+system. `bench/regress.py` checks the full set against a node's indices; tests/evaluate/test_eval_node.py
 checks the CI slice. Both report a difference beyond the file's tolerance, up or down: a drop is a
 regression, a rise means the expected figures are stale (rewrite them with --update, with the reason
 in the commit).
