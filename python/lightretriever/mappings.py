@@ -13,6 +13,8 @@ from typing import Any
 from lightretriever.errors import MappingError, RecordError
 
 DENSE_FIELD = "dense"
+META_KEY = "lightretriever"  # mapping _meta section
+ENCODER_META = "document_encoder"  # its key: lightretriever.bundle.identity.document_encoder_id
 
 
 def mappings_dir() -> Path:
@@ -70,14 +72,17 @@ def dense_dimension(client: Any, name: str) -> dict[str, int | None]:
     return found
 
 
-def create_index(client: Any, name: str, dense_dim: int, **params: Any) -> bool:
+def create_index(client: Any, name: str, dense_dim: int, *, encoder_id: str | None = None, **params: Any) -> bool:
     """Create `name` from mappings/ (True), or accept an existing one whose dimension matches (False).
 
-    An existing index or alias with another dimension, or without a knn_vector `dense`, raises MappingError.
+    `encoder_id` (lightretriever.bundle.identity) is recorded in the mapping's `_meta`; an existing index
+    that records another one, or has another dimension, or no knn_vector `dense`, raises MappingError.
     """
     from opensearchpy.exceptions import RequestError
 
     body = index_body(dense_dim, **params)
+    if encoder_id:
+        body["mappings"]["_meta"] = {META_KEY: {ENCODER_META: encoder_id}}
     if not client.indices.exists(index=name):
         try:
             client.indices.create(index=name, body=body)
@@ -93,7 +98,37 @@ def create_index(client: Any, name: str, dense_dim: int, **params: Any) -> bool:
                 f"index {index!r} has dense dimension {dim}, but the model produces {dense_dim}: "
                 "use another index name or re-create the index for this model"
             )
+    if encoder_id:
+        check_document_encoder(client, name, encoder_id)
     return False
+
+
+def recorded_document_encoders(client: Any, name: str) -> dict[str, str | None]:
+    """{concrete index: the document-encoder id its mapping `_meta` records (None: written before ids were
+    recorded, or by another tool)} for an index or alias."""
+    found = {}
+    for index, body in client.indices.get_mapping(index=name).items():
+        meta = (body.get("mappings", {}).get("_meta") or {}).get(META_KEY) or {}
+        found[index] = meta.get(ENCODER_META)
+    return found
+
+
+def check_document_encoder(client: Any, name: str, encoder_id: str) -> list[str]:
+    """MappingError when an index behind `name` records a document encoder other than `encoder_id`.
+
+    Returns the indices that record none (legacy): callers may warn, since their vectors cannot be checked.
+    """
+    unchecked = []
+    for index, recorded in recorded_document_encoders(client, name).items():
+        if recorded is None:
+            unchecked.append(index)
+        elif recorded != encoder_id:
+            raise MappingError(
+                f"index {index!r} was written by document encoder {recorded[:12]}…, but the bundle's document "
+                f"encoder is {encoder_id[:12]}…: its query side does not match these document vectors; use the "
+                "bundle the index was ingested (or adapted) with, or re-ingest the corpus with this bundle"
+            )
+    return unchecked
 
 
 @cache

@@ -86,6 +86,7 @@ class IngestJob:
         bundle_checksum: str,
         splitter: PassageSplitter | None = None,
         schema_check: Any = None,
+        encoder_id: str | None = None,
     ):
         if not (config.index or config.alias):
             raise ValueError("an index or an alias is required")
@@ -100,6 +101,7 @@ class IngestJob:
         self.config = config
         self.dense_dim = dense_dim
         self.bundle_checksum = bundle_checksum
+        self.encoder_id = encoder_id  # recorded in the index's _meta (lightretriever.bundle.identity)
         self.splitter = splitter
         limits = Limits(config.max_record_bytes, precomputed=encoder is None, dense_dim=dense_dim)
         kwargs = {} if schema_check is None else {"schema_check": schema_check}
@@ -154,7 +156,7 @@ class IngestJob:
         resuming = saved is not None and saved.position > 0
         self.state = saved or ckpt.Checkpoint(identity=self._identity(index))
         start = self.state.position
-        ensure_index(self.client, index, self.dense_dim, resuming=resuming)
+        ensure_index(self.client, index, self.dense_dim, resuming=resuming, encoder_id=self.encoder_id)
         self.index = index
         self.writer = BulkWriter(
             self.client,

@@ -1,0 +1,50 @@
+"""The ingested corpus as adaptation sees it: stored title/text and dense vectors, read from the index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from lightretriever.errors import LightRetrieverError
+from lightretriever.mappings import DENSE_FIELD
+
+
+@dataclass
+class IndexCorpus:
+    index: str
+    ids: list[str]
+    titles: list[str]
+    texts: list[str]
+    dense: np.ndarray | None  # float32 [n, dim], the stored (L2-normalised) document vectors
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def full_texts(self) -> list[str]:
+        return [f"{t} {x}".strip() for t, x in zip(self.titles, self.texts, strict=True)]
+
+
+def read_index(client, index: str, *, with_dense: bool = True, progress: bool = True) -> IndexCorpus:
+    """Every document of `index` (passages count as documents), in _id order for reproducibility."""
+    from opensearchpy import helpers
+
+    fields = ["title", "text"] + ([DENSE_FIELD] if with_dense else [])
+    rows = []
+    scan = helpers.scan(client, index=index, query={"query": {"match_all": {}}}, _source=fields, size=500,
+                        preserve_order=False)
+    for hit in tqdm(scan, desc=f"read {index}", unit="doc", disable=not progress):
+        src = hit.get("_source") or {}
+        rows.append((hit["_id"], src.get("title") or "", src.get("text") or "", src.get(DENSE_FIELD)))
+    if not rows:
+        raise LightRetrieverError(f"index {index!r} holds no documents: nothing to adapt to")
+    rows.sort(key=lambda r: r[0])
+    dense = None
+    if with_dense:
+        missing = [r[0] for r in rows if r[3] is None]
+        if missing:
+            raise LightRetrieverError(f"index {index!r}: {len(missing)} documents have no stored {DENSE_FIELD!r} "
+                                      f"vector (e.g. {missing[0]!r}); adapt needs them")
+        dense = np.asarray([r[3] for r in rows], dtype=np.float32)
+    return IndexCorpus(index, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], dense)
