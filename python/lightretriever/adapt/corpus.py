@@ -27,19 +27,31 @@ class IndexCorpus:
 
 
 def read_index(client, index: str, *, with_dense: bool = True, progress: bool = True) -> IndexCorpus:
-    """Every document of `index` (passages count as documents), in _id order for reproducibility."""
-    from opensearchpy import helpers
+    """Every document of `index` (passages count as documents), in doc_id order.
 
+    Pages with search_after on `doc_id`, not a scroll: on k-NN 3.5.0.0, reading a derived-source vector
+    (`dense`) through a scroll context leaves the index's segment input closed afterwards
+    ("already_closed_exception" on every later read of `dense`)."""
     fields = ["title", "text"] + ([DENSE_FIELD] if with_dense else [])
     rows = []
-    scan = helpers.scan(client, index=index, query={"query": {"match_all": {}}}, _source=fields, size=500,
-                        preserve_order=False)
-    for hit in tqdm(scan, desc=f"read {index}", unit="doc", disable=not progress):
-        src = hit.get("_source") or {}
-        rows.append((hit["_id"], src.get("title") or "", src.get("text") or "", src.get(DENSE_FIELD)))
+    after = None
+    bar = tqdm(desc=f"read {index}", unit="doc", disable=not progress)
+    while True:
+        body = {"size": 500, "query": {"match_all": {}}, "sort": [{"doc_id": "asc"}], "_source": fields,
+                "track_total_hits": False}
+        if after is not None:
+            body["search_after"] = after
+        hits = client.search(index=index, body=body)["hits"]["hits"]
+        for hit in hits:
+            src = hit.get("_source") or {}
+            rows.append((hit["_id"], src.get("title") or "", src.get("text") or "", src.get(DENSE_FIELD)))
+        bar.update(len(hits))
+        if len(hits) < 500:
+            break
+        after = hits[-1]["sort"]
+    bar.close()
     if not rows:
         raise LightRetrieverError(f"index {index!r} holds no documents: nothing to adapt to")
-    rows.sort(key=lambda r: r[0])
     dense = None
     if with_dense:
         missing = [r[0] for r in rows if r[3] is None]
