@@ -72,6 +72,7 @@ def test_adapt_lowers_loss_and_never_opens_judgments(tiny_corpus, minilm_bundle,
     assert not [p for p in opened if "qrels" in p or p.endswith("queries.jsonl")], opened
     bundle = Bundle.load(out)
     adaptation = bundle.manifest["adaptation"]
+    assert bundle.manifest["fusion"]["default"] == "rrf"  # never linear: measured worse without labels
     assert adaptation["labels_used"] is False and adaptation["corpus"] == {"index": index, "documents": 40}
     assert adaptation["postprocess"]["weights"] == "idf" and adaptation["postprocess"]["corpus_documents"] == 40
     history = adaptation["distillation"]["history"]

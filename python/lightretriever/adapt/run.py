@@ -19,6 +19,7 @@ from lightretriever.adapt.postprocess import CorpusStats, PostProcessSpec, fit_t
 from lightretriever.bundle import MANIFEST_FILE, TABLE_FILE, Bundle
 from lightretriever.bundle.bundle import write_table
 from lightretriever.bundle.identity import DOCUMENT_ENCODER_KEY, check_index, document_encoder_id
+from lightretriever.bundle.manifest import DEFAULT_FUSION
 from lightretriever.errors import BundleError
 
 log = logging.getLogger(__name__)
@@ -122,6 +123,8 @@ def _write(source: Bundle, out: Path, table: np.ndarray, adaptation: dict, encod
         shutil.copytree(source.path, tmp, dirs_exist_ok=True)
         write_table(tmp / TABLE_FILE, table)
         manifest = json.loads((tmp / MANIFEST_FILE).read_text())
+        if manifest["fusion"].get("default") != "learned":  # a learned model trained on labels stays default
+            manifest["fusion"]["default"] = DEFAULT_FUSION["default"]  # rrf: measured better without labels
         manifest[ADAPTATION_KEY] = adaptation
         manifest[DOCUMENT_ENCODER_KEY] = {"id": encoder_id}
         bundle = Bundle(tmp, manifest, source.tokenizer, table.astype(np.float16))

@@ -102,8 +102,10 @@ SCHEMA: dict[str, Any] = {
     },
 }
 
+# rrf over dense, sparse and BM25 by default: it holds up without labels and without a tuned table, where
+# linear 0.7 dense / 0.3 sparse collapses with a zero-shot table (docs/results.md, issue 12)
 DEFAULT_FUSION: dict[str, Any] = {
-    "default": "linear",
+    "default": "rrf",
     "linear": {"weights": {"dense": 0.7, "sparse": 0.3}},
     "rrf": {"k": 60},
     "learned": None,

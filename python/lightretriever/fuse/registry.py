@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 NAMES = ("linear", "rrf", "learned")
 DEFAULT_CONFIG = {
-    "default": "linear",
+    "default": "rrf",  # as bundle.manifest.DEFAULT_FUSION: the label-free default (docs/results.md, issue 12)
     "linear": {"weights": dict(DEFAULT_WEIGHTS)},
     "rrf": {"k": DEFAULT_K},
     "learned": None,
