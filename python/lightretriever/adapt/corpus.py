@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
@@ -60,3 +61,29 @@ def read_index(client, index: str, *, with_dense: bool = True, progress: bool = 
                                       f"vector (e.g. {missing[0]!r}); adapt needs them")
         dense = np.asarray([r[3] for r in rows], dtype=np.float32)
     return IndexCorpus(index, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], dense)
+
+
+def read_index_cached(client, index: str, cache: Path, *, with_dense: bool = True,
+                      progress: bool = True) -> IndexCorpus:
+    """read_index, kept in `cache` (.npz) so a resumed or repeated run reads the index once. The cache is
+    keyed by the index name and document count, so a re-ingested index of another size is read again."""
+    import json
+
+    count = int(client.count(index=index)["count"])
+    if cache.is_file():
+        data = np.load(cache, allow_pickle=False)
+        meta = json.loads(str(data["meta"]))
+        if meta == {"index": index, "count": count} and (not with_dense or "dense" in data):
+            ids, titles, texts = ([str(x) for x in data[key]] for key in ("ids", "titles", "texts"))
+            return IndexCorpus(index, ids, titles, texts,
+                               data.get("dense"))
+    corpus = read_index(client, index, with_dense=with_dense, progress=progress)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {"ids": np.asarray(corpus.ids), "titles": np.asarray(corpus.titles), "texts": np.asarray(corpus.texts),
+              "meta": np.asarray(json.dumps({"index": index, "count": len(corpus)}))}
+    if corpus.dense is not None:
+        arrays["dense"] = corpus.dense
+    tmp = cache.with_suffix(".tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(cache)
+    return corpus

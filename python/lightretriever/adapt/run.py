@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lightretriever.adapt.corpus import read_index
+from lightretriever.adapt.corpus import read_index_cached
 from lightretriever.adapt.postprocess import CorpusStats, PostProcessSpec, fit_transform, record
 from lightretriever.bundle import MANIFEST_FILE, TABLE_FILE, Bundle
 from lightretriever.bundle.bundle import write_table
@@ -49,7 +49,8 @@ def adapt_bundle(bundle_path, client, index: str, out, options: AdaptOptions | N
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise BundleError(f"{out}: already exists and is not empty (use --overwrite)")
     state_dir = Path(state_dir or out.parent / f".{out.name}.adapt-state")
-    corpus = read_index(client, index, with_dense=options.train, progress=progress)
+    corpus = read_index_cached(client, index, state_dir / f"corpus-{index}.npz", with_dense=options.train,
+                               progress=progress)
     exclude = set(source.manifest["query"]["exclude_ids"]) | {source.manifest["query"]["unk_id"]} - {None}
     previous = source.manifest.get(ADAPTATION_KEY) or {}
     timings = {"read_index_s": time.perf_counter() - started}
