@@ -141,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
                                  max_queries=args.max_queries)
         for result in extra.systems:
             result.name = f"adapted {result.name}"
+            result.fusion = None  # the name says it (the table would print "(as rrf)" for a renamed hybrid)
         report.systems += extra.systems
         seconds = adapted.manifest["adaptation"]["seconds"]["total_s"]
         report.notes.append(f"adapted = {adapted.path}: the zero-shot bundle adapted to {index} without labels "
