@@ -83,6 +83,7 @@ def _bundle(args: argparse.Namespace):
 
 
 ADAPTED_SYSTEMS = ("light-dense", "hybrid-linear", "hybrid-rrf")
+DEMO_PSEUDO_QUERIES = 6000
 
 
 def _adapted_bundle(bundle, index: str, client):
@@ -104,7 +105,11 @@ def _adapted_bundle(bundle, index: str, client):
     except BundleError:
         pass
     print(f"adapting {bundle.path} to {index} without labels (pseudo-queries from its documents) ...")
-    return adapt_bundle(bundle.path, client, index, path, overwrite=True)
+    from lightretriever.adapt.run import AdaptOptions
+
+    # a seeded sample of pseudo-queries keeps the teacher pass to a few minutes on 2 cores for SciFact's size
+    return adapt_bundle(bundle.path, client, index, path, AdaptOptions(max_queries=DEMO_PSEUDO_QUERIES),
+                        overwrite=True)
 
 
 def run(args: argparse.Namespace) -> int:
