@@ -28,6 +28,9 @@ def main() -> None:
     ap.add_argument("--pseudo", type=int, default=400, help="pseudo-queries for the corpus-only criterion")
     ap.add_argument("--opensearch", default=None)
     ap.add_argument("--adapted", nargs="*", default=[], help="adapted bundles to score the same way")
+    ap.add_argument("--pseudo-kinds", default="title,sentence", help="kinds of the held-out pseudo-queries "
+                    "(span: never cut by adapt's defaults, so not seen in training)")
+    ap.add_argument("--skip-specs", action="store_true", help="score only the zero-shot and --adapted tables")
     args = ap.parse_args()
     if args.split == "test":
         raise SystemExit("choose settings on a train split or corpus-only, never on test")
@@ -47,7 +50,7 @@ def main() -> None:
     stats = CorpusStats.from_texts(bundle.tokenizer, corpus.full_texts(), bundle.vocab_size)
     exclude = set(bundle.manifest["query"]["exclude_ids"]) | {bundle.manifest["query"]["unk_id"]}
     rng = np.random.default_rng(123)  # another seed than adapt's own pseudo-queries
-    pq = pseudo.from_corpus(corpus, ("title", "sentence"), 1, seed=123)
+    pq = pseudo.from_corpus(corpus, tuple(args.pseudo_kinds.split(",")), 1, seed=123)
     pq = [pq[i] for i in sorted(rng.choice(len(pq), min(args.pseudo, len(pq)), replace=False))]
     teacher_enc = DocumentEncoder.from_bundle(bundle)
     pq_teacher = np.asarray(teacher_enc.encode_queries([q.text for q in pq]), dtype=np.float32)
@@ -65,6 +68,9 @@ def main() -> None:
         out["pseudo_cos"] = float((light * pq_teacher).sum(1).mean())
         lt, tt = np.argsort(-(light @ docs.T), 1)[:, :10], np.argsort(-(pq_teacher @ docs.T), 1)[:, :10]
         out["pseudo_top10_overlap"] = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(lt, tt)]))
+        # does the pseudo-query find the document it was cut from? (label-free, retrieval-shaped)
+        out["pseudo_source_mrr@10"] = float(np.mean([1.0 / (list(a).index(q.source) + 1) if q.source in a else 0.0
+                                                     for a, q in zip(lt, pq)]))
         if judged is not None:
             out[f"{args.split}_nDCG@10"] = ndcg(np.stack([encoder.encode_query(t).dense
                                                           for t in judged.queries.values()]))
@@ -88,7 +94,7 @@ def main() -> None:
     rows.append({"spec": "zero-shot table", **scores(LightQueryEncoder.from_bundle(bundle))})
     specs = [PostProcessSpec(c, k, w) for c in ("table", "frequency") for k in (0, 1, 2, 5) for w in
              ("none", "idf", "sif")]
-    for spec in specs:
+    for spec in [] if args.skip_specs else specs:
         t = time.perf_counter()
         transform = fit_transform(bundle.table, exclude, spec, stats)
         enc = LightQueryEncoder(bundle.tokenizer, transform.fold(bundle.table),
