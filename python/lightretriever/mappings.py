@@ -105,9 +105,16 @@ def create_index(client: Any, name: str, dense_dim: int, *, encoder_id: str | No
 
 def recorded_document_encoders(client: Any, name: str) -> dict[str, str | None]:
     """{concrete index: the document-encoder id its mapping `_meta` records (None: written before ids were
-    recorded, or by another tool)} for an index or alias."""
+    recorded, or by another tool)} for an index or alias; empty when there is none (the caller's own request
+    then reports the missing index in its usual words)."""
+    from opensearchpy.exceptions import NotFoundError
+
+    try:
+        mappings = client.indices.get_mapping(index=name)
+    except NotFoundError:
+        return {}
     found = {}
-    for index, body in client.indices.get_mapping(index=name).items():
+    for index, body in mappings.items():
         meta = (body.get("mappings", {}).get("_meta") or {}).get(META_KEY) or {}
         found[index] = meta.get(ENCODER_META)
     return found
