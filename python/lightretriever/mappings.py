@@ -13,6 +13,8 @@ from typing import Any
 from lightretriever.errors import MappingError, RecordError
 
 DENSE_FIELD = "dense"
+META_KEY = "lightretriever"  # mapping _meta section
+ENCODER_META = "document_encoder"  # its key: lightretriever.bundle.identity.document_encoder_id
 
 
 def mappings_dir() -> Path:
@@ -80,17 +82,20 @@ def cluster_layout(client: Any) -> dict[str, int]:
     return {"shards": data_nodes, "replicas": 1}
 
 
-def create_index(client: Any, name: str, dense_dim: int, **params: Any) -> bool:
+def create_index(client: Any, name: str, dense_dim: int, *, encoder_id: str | None = None, **params: Any) -> bool:
     """Create `name` from mappings/ (True), or accept an existing one whose dimension matches (False).
 
-    `shards`/`replicas` not given come from the cluster's size (cluster_layout). An existing index or alias
-    with another dimension, or without a knn_vector `dense`, raises MappingError.
+    `shards`/`replicas` not given come from the cluster's size (cluster_layout). `encoder_id`
+    (lightretriever.bundle.identity) is recorded in the mapping's `_meta`; an existing index or alias that
+    records another one, or has another dimension, or no knn_vector `dense`, raises MappingError.
     """
     from opensearchpy.exceptions import RequestError
 
     if not client.indices.exists(index=name):
         layout = {} if {"shards", "replicas"} <= params.keys() else cluster_layout(client)
         body = index_body(dense_dim, **{**layout, **params})
+        if encoder_id:
+            body["mappings"]["_meta"] = {META_KEY: {ENCODER_META: encoder_id}}
         try:
             client.indices.create(index=name, body=body)
             return True
@@ -105,7 +110,44 @@ def create_index(client: Any, name: str, dense_dim: int, **params: Any) -> bool:
                 f"index {index!r} has dense dimension {dim}, but the model produces {dense_dim}: "
                 "use another index name or re-create the index for this model"
             )
+    if encoder_id:
+        check_document_encoder(client, name, encoder_id)
     return False
+
+
+def recorded_document_encoders(client: Any, name: str) -> dict[str, str | None]:
+    """{concrete index: the document-encoder id its mapping `_meta` records (None: written before ids were
+    recorded, or by another tool)} for an index or alias; empty when there is none (the caller's own request
+    then reports the missing index in its usual words)."""
+    from opensearchpy.exceptions import NotFoundError
+
+    try:
+        mappings = client.indices.get_mapping(index=name)
+    except NotFoundError:
+        return {}
+    found = {}
+    for index, body in mappings.items():
+        meta = (body.get("mappings", {}).get("_meta") or {}).get(META_KEY) or {}
+        found[index] = meta.get(ENCODER_META)
+    return found
+
+
+def check_document_encoder(client: Any, name: str, encoder_id: str) -> list[str]:
+    """MappingError when an index behind `name` records a document encoder other than `encoder_id`.
+
+    Returns the indices that record none (legacy): callers may warn, since their vectors cannot be checked.
+    """
+    unchecked = []
+    for index, recorded in recorded_document_encoders(client, name).items():
+        if recorded is None:
+            unchecked.append(index)
+        elif recorded != encoder_id:
+            raise MappingError(
+                f"index {index!r} was written by document encoder {recorded[:12]}…, but the bundle's document "
+                f"encoder is {encoder_id[:12]}…: its query side does not match these document vectors; use the "
+                "bundle the index was ingested (or adapted) with, or re-ingest the corpus with this bundle"
+            )
+    return unchecked
 
 
 @cache

@@ -85,9 +85,12 @@ class Retriever:
     @classmethod
     def open(cls, bundle_path: str | Path, index: str, client=None, **kwargs) -> Retriever:
         from lightretriever.bundle import Bundle
+        from lightretriever.bundle.identity import check_index
         from lightretriever.client import get_client
 
-        return cls(client or get_client(), index, Bundle.load(bundle_path), **kwargs)
+        client, bundle = client or get_client(), Bundle.load(bundle_path)
+        check_index(client, index, bundle)  # an index written by another document encoder is refused
+        return cls(client, index, bundle, **kwargs)
 
     def fusion(self, name: str | None = None) -> Fusion:
         name = name or self.default_fusion

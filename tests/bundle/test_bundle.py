@@ -13,6 +13,7 @@ import pytest
 from fixtures.bundle import write_synthetic_bundle
 from lightretriever.bundle import LEARNED_FUSION_FILE, MANIFEST_FILE, TABLE_FILE, TOKENIZER_FILE, Bundle
 from lightretriever.bundle.bundle import write_table
+from lightretriever.bundle.manifest import default_fusion
 from lightretriever.errors import BundleError
 
 
@@ -52,7 +53,7 @@ def test_update_section_rejects_invalid_values(synthetic_bundle):
         bundle.update_section("nope.inner", 1)
     with pytest.raises(BundleError, match="relative"):
         bundle.add_file("../escape.txt", b"x")
-    assert Bundle.load(synthetic_bundle).manifest["fusion"]["default"] == "linear"
+    assert Bundle.load(synthetic_bundle).manifest["fusion"]["default"] == default_fusion()["default"]
 
 
 def test_checksum_mismatch_is_refused(synthetic_bundle):

@@ -67,7 +67,7 @@ def test_bad_hits_are_rejected_with_the_reason(bad, reason):
 
 
 def test_registry_defaults_and_learned_fallback(caplog):
-    assert build_fusion().name == "linear"
+    assert build_fusion().name == "rrf"  # the label-free default (docs/results.md, issue 12)
     assert build_fusion("rrf", {"rrf": {"k": 1}})(HITS)[0] == ("a", pytest.approx(1 / 2 + 1 / 4))
     with caplog.at_level("WARNING"):
         fusion = build_fusion("learned", {"learned": None})

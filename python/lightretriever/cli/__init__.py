@@ -8,7 +8,7 @@ import logging
 import sys
 
 # Command modules are imported lazily so `lightretriever node status` never pays for torch.
-COMMAND_MODULES = ["node", "bundle", "ingest", "dsl", "search", "fusion", "eval", "train", "plugin", "demo"]
+COMMAND_MODULES = ["node", "bundle", "ingest", "dsl", "search", "fusion", "eval", "train", "plugin", "demo", "adapt"]
 
 
 def build_parser() -> argparse.ArgumentParser:

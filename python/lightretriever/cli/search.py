@@ -35,12 +35,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _search(args: argparse.Namespace) -> int:
     from lightretriever.bundle import Bundle
+    from lightretriever.bundle.identity import check_index
     from lightretriever.retriever import Retriever
 
+    client, bundle = client_from_args(args), Bundle.load(args.bundle)
+    check_index(client, args.index, bundle)
     retriever = Retriever(
-        client_from_args(args),
+        client,
         args.index,
-        Bundle.load(args.bundle),
+        bundle,
         fusion=args.fusion,
         systems=parse_systems(args.systems) if args.systems else None,
         depth=args.depth,

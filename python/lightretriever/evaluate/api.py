@@ -49,6 +49,9 @@ def evaluate_dataset(
         from lightretriever.client import get_client
 
         client = get_client()
+    from lightretriever.bundle.identity import check_index
+
+    check_index(client, index, bundle)
     if (
         train_split
         and "hybrid-learned" in systems

@@ -66,6 +66,12 @@ def build_job(
         splitter = PassageSplitter(
             bundle.tokenizer, manifest["max_length"]["document"] - prompt_tokens, overlap=passage_overlap
         )
+    encoder_id = None
+    if bundle is not None:
+        from lightretriever.bundle.identity import document_encoder_id
+
+        encoder_id = document_encoder_id(bundle)
     return IngestJob(
-        client, source, encoder, config, dense_dim=dense_dim, bundle_checksum=checksum, splitter=splitter
+        client, source, encoder, config, dense_dim=dense_dim, bundle_checksum=checksum, splitter=splitter,
+        encoder_id=encoder_id,
     )

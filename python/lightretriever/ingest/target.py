@@ -7,8 +7,9 @@ from typing import Any
 from lightretriever.errors import MappingError
 
 
-def ensure_index(client: Any, index: str, dense_dim: int, resuming: bool) -> bool:
-    """Create `index` if needed (True when this call created it); MappingError on a dimension clash."""
+def ensure_index(client: Any, index: str, dense_dim: int, resuming: bool, encoder_id: str | None = None) -> bool:
+    """Create `index` if needed (True when this call created it); MappingError on a dimension clash or an
+    index that records another document encoder (`encoder_id`, recorded in a new index's `_meta`)."""
     from lightretriever.mappings import create_index
 
     if resuming and not client.indices.exists(index=index):
@@ -16,4 +17,4 @@ def ensure_index(client: Any, index: str, dense_dim: int, resuming: bool) -> boo
             f"the checkpoint says documents were written to {index!r}, but that index no longer exists; "
             "pass --restart to ingest from the beginning"
         )
-    return create_index(client, index, dense_dim)
+    return create_index(client, index, dense_dim, encoder_id=encoder_id)

@@ -10,7 +10,7 @@ import java.util.List;
  */
 public final class Fusions {
     public static final List<String> NAMES = List.of("linear", "rrf", "learned");
-    public static final String DEFAULT = "linear";
+    public static final String DEFAULT = "rrf";
     public static final int DEFAULT_RRF_K = 60;
 
     private Fusions() {}

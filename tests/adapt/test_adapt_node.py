@@ -1,0 +1,131 @@
+"""`lightretriever adapt` on a tiny ingested corpus, through a real node (issue 12): it lowers its loss,
+it never opens judgments or queries of the collection, and the bundle it writes refuses an index that
+another document encoder wrote (while accepting its own)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lightretriever.bundle import Bundle
+from lightretriever.errors import MappingError
+
+pytestmark = [pytest.mark.node, pytest.mark.slow]
+
+_OPENED: list[str] | None = None
+
+
+def _audit(event: str, args) -> None:
+    if event == "open" and _OPENED is not None and isinstance(args[0], (str, bytes, Path)):
+        _OPENED.append(str(args[0]))
+
+
+sys.addaudithook(_audit)  # audit hooks cannot be removed: it records only while _OPENED is a list
+
+
+@pytest.fixture(scope="module")
+def tiny_corpus(tmp_path_factory, scifact_dir, minilm_bundle, os_client):
+    """The first 40 SciFact documents ingested with the MiniLM bundle, in a BEIR directory that also holds
+    SciFact's queries and qrels (which adapt must never open)."""
+    from lightretriever.ingest.job import JobConfig
+    from lightretriever.ingest.setup import build_job
+
+    root = tmp_path_factory.mktemp("tiny-beir")
+    with open(scifact_dir / "corpus.jsonl", encoding="utf-8") as fh:
+        lines = [next(fh) for _ in range(40)]
+    (root / "corpus.jsonl").write_text("".join(lines), encoding="utf-8")
+    shutil.copy(scifact_dir / "queries.jsonl", root / "queries.jsonl")
+    shutil.copytree(scifact_dir / "qrels", root / "qrels")
+    index = f"test-i12-adapt-{root.name.lower()}"
+    os_client.indices.delete(index=index, ignore_unavailable=True)
+    job = build_job(os_client, f"beir:{root}", JobConfig(index=index, state_dir=root / "state", progress=False),
+                    bundle_dir=minilm_bundle)
+    job.run()
+    os_client.indices.refresh(index=index)
+    yield root, index
+    os_client.indices.delete(index=index, ignore_unavailable=True)
+
+
+def test_adapt_lowers_loss_and_never_opens_judgments(tiny_corpus, minilm_bundle, opensearch_url, tmp_path):
+    global _OPENED
+    from lightretriever.cli import build_parser, main
+
+    _, index = tiny_corpus
+    adapt_parser = build_parser()._subparsers._group_actions[0].choices["adapt"]
+    options = {o for action in adapt_parser._actions for o in action.option_strings}
+    assert not {o for o in options if "qrel" in o or "dataset" in o or "split" in o}, options
+    out = tmp_path / "adapted"
+    _OPENED = []
+    try:
+        rc = main(["adapt", "--bundle", str(minilm_bundle), "--index", index, "--out", str(out),
+                   "--opensearch", opensearch_url, "--epochs", "4", "--lr", "0.01", "--per-doc", "2",
+                   "--kinds", "title,sentence,span", "--candidates", "16", "--loss-contrastive", "0.5"])
+        opened = list(_OPENED)
+    finally:
+        _OPENED = None
+    assert rc == 0
+    assert not [p for p in opened if "qrels" in p or p.endswith("queries.jsonl")], opened
+    bundle = Bundle.load(out)
+    adaptation = bundle.manifest["adaptation"]
+    assert bundle.manifest["fusion"]["default"] == "rrf"  # never linear: measured worse without labels
+    assert adaptation["labels_used"] is False and adaptation["corpus"] == {"index": index, "documents": 40}
+    assert adaptation["postprocess"]["weights"] == "idf" and adaptation["postprocess"]["corpus_documents"] == 40
+    history = adaptation["distillation"]["history"]
+    before, after = history[0]["loss"], history[-1]["final"]["loss"]
+    assert after < 0.8 * before, history
+    assert set(adaptation["distillation"]["queries"]) == {"title", "sentence", "span"}
+    source = Bundle.load(minilm_bundle)
+    assert not np.array_equal(bundle.table, source.table)
+    assert bundle.manifest["files"]["tokenizer/tokenizer.json"] == source.manifest["files"]["tokenizer/tokenizer.json"]
+
+
+def test_rerun_resumes_from_checkpoint(tiny_corpus, minilm_bundle, os_client, tmp_path):
+    from lightretriever.adapt.loop import LoopConfig
+    from lightretriever.adapt.run import AdaptOptions, adapt_bundle
+
+    _, index = tiny_corpus
+    options = AdaptOptions(loop=LoopConfig(epochs=2, candidates=8, checkpoint_every=1), max_queries=50)
+    first = adapt_bundle(minilm_bundle, os_client, index, tmp_path / "a", options, state_dir=tmp_path / "s",
+                         progress=False)
+    # same command again: teacher cache and final checkpoint are reused, the result is identical
+    again = adapt_bundle(minilm_bundle, os_client, index, tmp_path / "b", options, state_dir=tmp_path / "s",
+                         progress=False)
+    np.testing.assert_array_equal(first.table, again.table)
+    fresh = adapt_bundle(minilm_bundle, os_client, index, tmp_path / "c", options, state_dir=tmp_path / "s2",
+                         progress=False)
+    np.testing.assert_array_equal(first.table, fresh.table)  # seeded: a fresh run gives the same table
+
+
+def test_adapted_bundle_refuses_an_index_of_another_document_encoder(tiny_corpus, minilm_bundle, os_client,
+                                                                     unique_index, tmp_path):
+    from lightretriever.adapt.postprocess import PostProcessSpec
+    from lightretriever.adapt.run import AdaptOptions, adapt_bundle
+    from lightretriever.bundle.identity import document_encoder_id
+    from lightretriever.evaluate.api import evaluate_dataset
+    from lightretriever.mappings import create_index, recorded_document_encoders
+    from lightretriever.retriever import Retriever
+
+    root, index = tiny_corpus
+    adapted = adapt_bundle(minilm_bundle, os_client, index, tmp_path / "pp",
+                           AdaptOptions(PostProcessSpec(), train=False), progress=False)
+    source_id = document_encoder_id(Bundle.load(minilm_bundle))
+    assert document_encoder_id(adapted) == source_id
+    assert set(recorded_document_encoders(os_client, index).values()) == {source_id}  # ingest recorded it
+    Retriever.open(adapted.path, index, os_client).search("microglia", k=3)  # its own index: accepted
+
+    other = unique_index()
+    create_index(os_client, other, 384, encoder_id="0" * 64)  # same dimension, another document encoder
+    with pytest.raises(MappingError, match="document encoder"):
+        Retriever.open(adapted.path, other, os_client)
+    with pytest.raises(MappingError, match="document encoder"):
+        evaluate_dataset(root, adapted, other, os_client, systems=["light-dense"], hnsw=False, progress=False)
+    with pytest.raises(MappingError, match="document encoder"):
+        adapt_bundle(adapted.path, os_client, other, tmp_path / "x", AdaptOptions(train=False), progress=False)
+    with pytest.raises(MappingError, match="document encoder"):  # ingest refuses to mix encoders too
+        create_index(os_client, other, 384, encoder_id=source_id)
+    assert json.loads((adapted.path / "manifest.json").read_text())["document_encoder"]["id"] == source_id
