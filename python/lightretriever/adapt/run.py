@@ -7,7 +7,6 @@ import hashlib
 import json
 import logging
 import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from lightretriever.bundle import MANIFEST_FILE, TABLE_FILE, Bundle
 from lightretriever.bundle.bundle import write_table
 from lightretriever.bundle.identity import DOCUMENT_ENCODER_KEY, check_index, document_encoder_id
 from lightretriever.errors import BundleError
+from lightretriever.files import staged_dir
 from lightretriever.fuse.registry import DEFAULT_NAME as DEFAULT_FUSION
 
 log = logging.getLogger(__name__)
@@ -118,9 +118,7 @@ def _distil(source, corpus, table, exclude, options: AdaptOptions, state_dir: Pa
 
 def _write(source: Bundle, out: Path, table: np.ndarray, adaptation: dict, encoder_id: str) -> Bundle:
     """A copy of the source bundle (backbone/ included) with the new table and manifest, swapped in whole."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_dir(out) as tmp:
         shutil.copytree(source.path, tmp, dirs_exist_ok=True)
         write_table(tmp / TABLE_FILE, table)
         manifest = json.loads((tmp / MANIFEST_FILE).read_text())
@@ -130,10 +128,4 @@ def _write(source: Bundle, out: Path, table: np.ndarray, adaptation: dict, encod
         manifest[DOCUMENT_ENCODER_KEY] = {"id": encoder_id}
         bundle = Bundle(tmp, manifest, source.tokenizer, table.astype(np.float16))
         bundle.save_manifest()
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return Bundle.load(out)

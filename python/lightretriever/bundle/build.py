@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from lightretriever.bundle.manifest import (
     default_fusion,
 )
 from lightretriever.errors import BundleError
+from lightretriever.files import staged_dir
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +46,7 @@ def build_bundle(
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise BundleError(f"{out}: already exists and is not empty (use --overwrite)")
     bb = load_backbone(backbone, gguf_file=gguf_file, adapter=adapter, device=device)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_dir(out) as tmp:
         bb.tokenizer.save_pretrained(str(tmp / "tokenizer"))
         tok_file = tmp / TOKENIZER_FILE
         if not tok_file.is_file():
@@ -63,12 +60,6 @@ def build_bundle(
         manifest = make_manifest(bb, tok_file, vocab, query_prompt, document_prompt, prune_top_k,
                                  prune_min_weight, max_length)
         Bundle(tmp, manifest, tokenizer, table).save_manifest()
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return Bundle.load(out)
 
 
