@@ -87,6 +87,7 @@ class LightQueryEncoder:
         if unk_id is not None:
             self.exclude_ids |= {int(unk_id)}
         self._ids = self.query_tokenizer.ids
+        self._tokens = self.query_tokenizer.tokens
         self._float32 = self.table.dtype == np.float32
 
     @classmethod
@@ -117,9 +118,10 @@ class LightQueryEncoder:
         A few µs per query, so every step is the cheapest exact one: see docs/benchmarks.md, issue 14."""
         if not isinstance(text, str) or not text or text.isspace():
             raise QueryError(f"query {text!r}: empty query")
+        keys = None  # the ids' decimal strings, when the word cache had them
         if ids is None:
             try:
-                ids = self._ids(text)
+                ids, keys = self._tokens(text)
             except TypeError:
                 return self.encode_query(text, self.tokenize(text))  # raises the QueryError
         n_tokens = len(ids)
@@ -127,11 +129,12 @@ class LightQueryEncoder:
         if truncated:
             ids = ids[: self.max_length]
             n_tokens = self.max_length
+            keys = None
         exclude = self.exclude_ids
         if exclude.isdisjoint(ids):  # the common case: no unknown or special id (unk_id is in exclude)
             kept, n_unknown = ids, 0
         else:
-            kept = [i for i in ids if i not in exclude]
+            kept, keys = [i for i in ids if i not in exclude], None
             n_unknown = ids.count(self.unk_id)  # 0 when unk_id is None
             if not kept:
                 raise QueryError(f"query {text!r}: query has no known tokens")
@@ -146,7 +149,7 @@ class LightQueryEncoder:
             dense /= norm
         sparse: dict[str, float] = {}
         count = sparse.get
-        for key in map(str, kept):
+        for key in map(str, kept) if keys is None else keys:
             sparse[key] = count(key, 0.0) + 1.0
         return QueryEncoding(ids, dense, sparse, n_tokens, n_unknown, truncated,
                              n_unknown / n_tokens if n_tokens else 0.0)

@@ -75,6 +75,9 @@ def _spm_unsafe_chars(model: dict) -> set[str] | None:
     return unsafe
 
 
+Entry = tuple[tuple[int, ...], tuple[str, ...]]  # a piece's ids and their decimal strings
+
+
 class CacheInfo(NamedTuple):
     hits: int  # pieces served from the cache
     misses: int  # pieces tokenised alone (then cached)
@@ -88,12 +91,11 @@ class QueryTokenizer:
     def __init__(self, tokenizer, cache_words: int = DEFAULT_CACHE_WORDS):
         self.tokenizer = tokenizer
         self.kind = "full"
-        self.ids = self._full  # text -> the tokenizer's ids; the kind's cached path, set by _plan
         self._words = None  # WordPiece chunk -> its words
         self._unsafe = None  # piece -> match when the piece must not be cached (added-token starts, ...)
         self._lower = False
         self._alnum_added: tuple[str, ...] = ()
-        self._cache: dict[str, tuple[int, ...]] = {}
+        self._cache: dict[str, Entry] = {}
         self._cached = self._cache.__getitem__
         self._cache_words = max(2, int(cache_words))
         self._lookups = 0
@@ -123,14 +125,12 @@ class QueryTokenizer:
             # to BERT in printable ASCII)
             letters = "a-z0-9" if self._lower else "A-Za-z0-9"
             self._words = re.compile(f"[{letters}]+|[^{letters}]").findall
-            self.ids = self._wordpiece_ids
             self.kind = "wordpiece"
         elif _is_spm_bpe(cfg):
             unsafe = _spm_unsafe_chars(cfg["model"])
             if unsafe is None:
                 return
             triggers |= unsafe | {SPACE_MARK}
-            self.ids = self._spm_ids
             self._spm_split = re.compile(" *[^ ]+| +").findall
             self.kind = "spm-bpe"
         else:
@@ -145,62 +145,64 @@ class QueryTokenizer:
     def _full(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False).ids
 
-    # `ids` is the kind's method, bound at load (`_plan`); each inlines the cache loop, which is most of a
-    # light query's tokenisation (a few µs).
+    def ids(self, text: str) -> list[int]:
+        return self.tokens(text)[0]
 
-    def _wordpiece_ids(self, text: str) -> list[int]:
-        if (not text.isascii() or (not text.isprintable() and self._control(text) is not None)
-                or (self._alnum_added and self._has_alnum_added(text))):
-            return self._full(text)
-        pieces = text.lower().split() if self._lower else text.split()
+    def tokens(self, text: str) -> tuple[list[int], list[str] | None]:
+        """The ids of `text`, and their decimal strings (the sparse field's feature names, cached with the
+        ids; None when the text took the full path). A few µs: the checks and the split are inline."""
+        kind = self.kind
+        if kind == "wordpiece":
+            if (not text.isascii() or (not text.isprintable() and self._control(text) is not None)
+                    or (self._alnum_added and self._has_alnum_added(text))):
+                return self._full(text), None
+            pieces = text.lower().split() if self._lower else text.split()
+        elif kind == "spm-bpe":
+            if self._alnum_added and self._has_alnum_added(text):
+                return self._full(text), None
+            pieces = self._spm_split(text)
+        else:
+            return self._full(text), None
         ids: list[int] = []
+        keys: list[str] = []
         cached = self._cached
         try:  # the common case: every piece cached
             for piece in pieces:
-                ids += cached(piece)
+                piece_ids, piece_keys = cached(piece)
+                ids += piece_ids
+                keys += piece_keys
         except KeyError:
             return self._fill(text, pieces)
         self._lookups += len(pieces)
-        return ids
+        return ids, keys
 
-    def _spm_ids(self, text: str) -> list[int]:
-        if self._alnum_added and self._has_alnum_added(text):
-            return self._full(text)
-        pieces = self._spm_split(text)
-        ids: list[int] = []
-        cached = self._cached
-        try:
-            for piece in pieces:
-                ids += cached(piece)
-        except KeyError:
-            return self._fill(text, pieces)
-        self._lookups += len(pieces)
-        return ids
-
-    def _fill(self, text: str, pieces: list[str]) -> list[int]:
+    def _fill(self, text: str, pieces: list[str]) -> tuple[list[int], list[str] | None]:
         """Some piece is not cached: check each new piece, get its ids, cache it."""
         cache, unsafe = self._cache, self._unsafe
         if unsafe is not None and any(unsafe(p) is not None for p in pieces if p not in cache):
-            return self._full(text)
+            return self._full(text), None
         ids: list[int] = []
+        keys: list[str] = []
         for piece in pieces:
             got = cache.get(piece)
             if got is None:
                 got = self._new_piece(piece)
             else:
                 self._lookups += 1
-            ids += got
-        return ids
+            ids += got[0]
+            keys += got[1]
+        return ids, keys
 
-    def _new_piece(self, piece: str) -> tuple[int, ...]:
+    def _new_piece(self, piece: str) -> Entry:
         """Ids of an uncached (safe) piece, now cached. A WordPiece chunk of several words is put together
         from its words, which are pieces too (the old split), so the tokenizer only sees new words."""
         words = self._words(piece) if self._words is not None else None
         if words is not None and len(words) > 1:
-            got = tuple(chain.from_iterable(self._cache.get(w) or self._new_piece(w) for w in words))
+            ids = tuple(chain.from_iterable((self._cache.get(w) or self._new_piece(w))[0] for w in words))
         else:
-            got = tuple(self.tokenizer.encode(piece, add_special_tokens=False).ids)
+            ids = tuple(self.tokenizer.encode(piece, add_special_tokens=False).ids)
             self._misses += 1
+        got = (ids, tuple(map(str, ids)))
         cache = self._cache
         if len(cache) >= self._cache_words:  # FIFO: the older half goes
             for old in list(islice(cache, len(cache) // 2)):
