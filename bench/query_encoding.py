@@ -51,13 +51,16 @@ def time_each(fn, queries: list[str], passes: int, warmup: int = 20) -> tuple[np
     for q in queries[:warmup]:
         fn(q)
     wall, cpu = [], []
+    clock, cpu_clock = time.perf_counter_ns, time.thread_time_ns
     for _ in range(passes):
         for q in queries:
-            start_cpu = time.thread_time_ns()
-            start = time.perf_counter_ns()
+            start_cpu = cpu_clock()
+            start = clock()
             fn(q)
-            wall.append(time.perf_counter_ns() - start)
-            cpu.append(time.thread_time_ns() - start_cpu)
+            end = clock()
+            end_cpu = cpu_clock()  # the list appends stay outside both intervals
+            wall.append(end - start)
+            cpu.append(end_cpu - start_cpu)
     return np.array(wall, dtype=np.float64) / 1e3, np.array(cpu, dtype=np.float64) / 1e3
 
 
