@@ -128,8 +128,8 @@ def main() -> int:
                "cpu", None)
         record("light (MiniLM bundle)", time_each(light.encode_query, queries, args.light_passes), "cpu", None)
         info = light.query_tokenizer.cache_info()
-        print(f"  word cache ({light.query_tokenizer.kind}): {info.currsize} words, {info.hits} hits, "
-              f"{info.misses} misses", flush=True)
+        print(f"  word cache ({light.query_tokenizer.kind}): {info.currsize} pieces, {info.misses} misses, "
+              f"{info.full_path} texts tokenised whole", flush=True)
 
     cosines = None
     if "minilm" in systems:

@@ -67,7 +67,7 @@ def assert_exact_on(tok: Tokenizer, queries: list[str], kind: str) -> None:
         infos.append(cached.cache_info())
     cold, warm = infos
     assert cold.misses > 0 and warm.misses == cold.misses  # the warm pass never needs the tokenizer for a piece
-    assert warm.hits - cold.hits > 5 * len(queries)  # ... because the cache serves the pieces of the queries
+    assert warm.full_path - cold.full_path < len(queries) // 10  # ... and the cache serves 90% of the queries
 
 
 def test_minilm_exact_on_every_query(minilm, all_queries):

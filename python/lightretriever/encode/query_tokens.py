@@ -79,8 +79,8 @@ Entry = tuple[tuple[int, ...], tuple[str, ...]]  # a piece's ids and their decim
 
 
 class CacheInfo(NamedTuple):
-    hits: int  # pieces served from the cache
     misses: int  # pieces tokenised alone (then cached)
+    full_path: int  # texts tokenised whole (not covered by a split, or holding an unsafe character)
     maxsize: int
     currsize: int
 
@@ -96,9 +96,9 @@ class QueryTokenizer:
         self._lower = False
         self._alnum_added: tuple[str, ...] = ()
         self._cache: dict[str, Entry] = {}
-        self._cached = self._cache.__getitem__
+        self.cached = self._cache.__getitem__  # piece -> (ids, keys); KeyError when not cached
         self._cache_words = max(2, int(cache_words))
-        self._lookups = 0
+        self._full_path = 0  # counted off the hot path only: a hit costs no bookkeeping
         self._misses = 0
         if tokenizer.padding is None and tokenizer.truncation is None:
             self._plan(json.loads(tokenizer.to_str()))
@@ -143,29 +143,33 @@ class QueryTokenizer:
         return any(t in text or t in text.lower() for t in self._alnum_added)
 
     def _full(self, text: str) -> list[int]:
+        self._full_path += 1
         return self.tokenizer.encode(text, add_special_tokens=False).ids
 
     def ids(self, text: str) -> list[int]:
         return self.tokens(text)[0]
 
-    def tokens(self, text: str) -> tuple[list[int], list[str] | None]:
-        """The ids of `text`, and their decimal strings (the sparse field's feature names, cached with the
-        ids; None when the text took the full path). A few µs: the checks and the split are inline."""
+    def pieces(self, text: str) -> list[str] | None:
+        """The pieces of `text`, or None when it must go through the tokenizer whole."""
         kind = self.kind
         if kind == "wordpiece":
             if (not text.isascii() or (not text.isprintable() and self._control(text) is not None)
                     or (self._alnum_added and self._has_alnum_added(text))):
-                return self._full(text), None
-            pieces = text.lower().split() if self._lower else text.split()
-        elif kind == "spm-bpe":
-            if self._alnum_added and self._has_alnum_added(text):
-                return self._full(text), None
-            pieces = self._spm_split(text)
-        else:
+                return None
+            return text.lower().split() if self._lower else text.split()
+        if kind == "spm-bpe" and not (self._alnum_added and self._has_alnum_added(text)):
+            return self._spm_split(text)
+        return None
+
+    def tokens(self, text: str) -> tuple[list[int], list[str] | None]:
+        """The ids of `text`, and their decimal strings (the sparse field's feature names, cached with the
+        ids; None when the text took the full path)."""
+        pieces = self.pieces(text)
+        if pieces is None:
             return self._full(text), None
         ids: list[int] = []
         keys: list[str] = []
-        cached = self._cached
+        cached = self.cached
         try:  # the common case: every piece cached
             for piece in pieces:
                 piece_ids, piece_keys = cached(piece)
@@ -173,7 +177,6 @@ class QueryTokenizer:
                 keys += piece_keys
         except KeyError:
             return self._fill(text, pieces)
-        self._lookups += len(pieces)
         return ids, keys
 
     def _fill(self, text: str, pieces: list[str]) -> tuple[list[int], list[str] | None]:
@@ -187,8 +190,6 @@ class QueryTokenizer:
             got = cache.get(piece)
             if got is None:
                 got = self._new_piece(piece)
-            else:
-                self._lookups += 1
             ids += got[0]
             keys += got[1]
         return ids, keys
@@ -211,4 +212,4 @@ class QueryTokenizer:
         return got
 
     def cache_info(self) -> CacheInfo:
-        return CacheInfo(self._lookups, self._misses, self._cache_words, len(self._cache))
+        return CacheInfo(self._misses, self._full_path, self._cache_words, len(self._cache))
