@@ -210,3 +210,11 @@ def test_a_new_chunk_is_put_together_from_cached_words(minilm):
     assert cached.cache_info().misses == misses + 5  # the new words: "-", "(", ")", ",", "."
     ids, keys = cached.tokens("folding, protein.")  # cached: the sparse keys come with the ids
     assert keys == [str(i) for i in ids]
+
+
+def test_the_cache_stays_bounded_and_exact(minilm, all_queries):
+    cached = QueryTokenizer(minilm, cache_words=64)
+    for q in all_queries[:300]:
+        assert cached.ids(q) == hf_ids(minilm, q), q
+        assert cached.cache_info().currsize <= 64
+    assert cached.cache_info().misses > 64  # it did evict and refill

@@ -207,7 +207,7 @@ class QueryTokenizer:
         cache = self._cache
         if len(cache) >= self._cache_words:  # FIFO: the older half goes
             for old in list(islice(cache, len(cache) // 2)):
-                del cache[old]
+                cache.pop(old, None)  # another thread may have dropped it
         cache[piece] = got
         return got
 
