@@ -148,9 +148,11 @@ class LightQueryEncoder:
         if norm > 0.0:
             dense /= norm
         sparse: dict[str, float] = {}
-        count = sparse.get
-        for key in map(str, kept) if keys is None else keys:
-            sparse[key] = count(key, 0.0) + 1.0
+        for key in map(str, kept) if keys is None else keys:  # `in` and subscripts beat a call to .get
+            if key in sparse:
+                sparse[key] += 1.0
+            else:
+                sparse[key] = 1.0
         return QueryEncoding(ids, dense, sparse, n_tokens, n_unknown, truncated,
                              n_unknown / n_tokens if n_tokens else 0.0)
 

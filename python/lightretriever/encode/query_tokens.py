@@ -96,7 +96,6 @@ class QueryTokenizer:
         self._lower = False
         self._alnum_added: tuple[str, ...] = ()
         self._cache: dict[str, Entry] = {}
-        self.cached = self._cache.__getitem__  # piece -> (ids, keys); KeyError when not cached
         self._cache_words = max(2, int(cache_words))
         self._full_path = 0  # counted off the hot path only: a hit costs no bookkeeping
         self._misses = 0
@@ -169,10 +168,10 @@ class QueryTokenizer:
             return self._full(text), None
         ids: list[int] = []
         keys: list[str] = []
-        cached = self.cached
-        try:  # the common case: every piece cached
+        cache = self._cache
+        try:  # the common case: every piece cached (a subscript: the interpreter's fast path for a dict)
             for piece in pieces:
-                piece_ids, piece_keys = cached(piece)
+                piece_ids, piece_keys = cache[piece]
                 ids += piece_ids
                 keys += piece_keys
         except KeyError:
