@@ -136,8 +136,8 @@ class LightQueryEncoder:
         else:
             kept, keys = [i for i in ids if i not in exclude], None
             n_unknown = ids.count(self.unk_id)  # 0 when unk_id is None
-            if not kept:
-                raise QueryError(f"query {text!r}: query has no known tokens")
+        if not kept:  # no id at all (a control character alone), or none kept
+            raise QueryError(f"query {text!r}: query has no known tokens")
         rows = self.table.take(kept, 0)
         # add.reduce == sum(axis=0) for float32 rows, minus the dtype handling (about 1 µs a query)
         dense = _add_rows(rows, 0) if self._float32 else rows.sum(axis=0, dtype=np.float32)
