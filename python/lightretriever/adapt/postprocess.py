@@ -57,6 +57,10 @@ class CorpusStats:
                 df[np.unique(ids)] += 1.0
         return cls(len(texts), df, counts)
 
+    def idf(self) -> np.ndarray:
+        """BM25's IDF per token id, ln(1 + (N − df + 0.5)/(df + 0.5)): float64 [vocab]."""
+        return np.log1p((self.documents - self.df + 0.5) / (self.df + 0.5))
+
 
 @dataclass
 class TableTransform:
@@ -103,7 +107,7 @@ def fit_transform(table: np.ndarray, exclude_ids: Iterable[int], spec: PostProce
     weights = np.ones(vocab)
     if spec.weights == "idf":
         st = _need(stats, "weights=idf")
-        weights = np.log1p((st.documents - st.df + 0.5) / (st.df + 0.5))
+        weights = st.idf()
     elif spec.weights == "sif":
         st = _need(stats, "weights=sif")
         share = st.counts / max(st.counts.sum(), 1.0)

@@ -82,6 +82,33 @@ def _bundle(args: argparse.Namespace):
     return build_bundle("minilm", path, overwrite=True)
 
 
+def _own_copy(bundle):
+    """The bundle the demo may write its learned fusion into: the demo's own bundle as it is, a bundle the
+    user passed copied under the demo home first (a shared or released bundle is never modified)."""
+    import shutil
+
+    from lightretriever.bundle import Bundle
+    from lightretriever.errors import BundleError
+    from lightretriever.files import staged_dir
+    from lightretriever.node import default_home
+
+    demo_home = (default_home() / "demo").resolve()
+    if bundle.path.resolve().is_relative_to(demo_home):
+        return bundle
+    path = demo_home / f"{bundle.path.name}-with-fusion"
+    try:
+        copy = Bundle.load(path)
+        if copy.manifest["files"] == bundle.manifest["files"]:
+            print(f"reusing {path} (a copy of {bundle.path} that holds the demo's learned fusion)")
+            return copy
+    except BundleError:
+        pass
+    print(f"copying {bundle.path} to {path}: the learned fusion is trained into the copy, not into your bundle")
+    with staged_dir(path) as tmp:
+        shutil.copytree(bundle.path, tmp, dirs_exist_ok=True)
+    return Bundle.load(path)
+
+
 ADAPTED_SYSTEMS = ("light-dense", "hybrid-linear", "hybrid-rrf")
 DEMO_PSEUDO_QUERIES = 6000
 
@@ -140,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
     from lightretriever.evaluate import evaluate_dataset
 
     has_train = (dataset / "qrels" / "train.tsv").is_file()
+    if has_train and not (bundle.manifest.get("fusion") or {}).get("learned"):
+        bundle = _own_copy(bundle)
     report = evaluate_dataset(dataset, bundle, index, client, split="test",
                               train_split="train" if has_train else None,
                               max_queries=args.max_queries, out_dir=args.out)
