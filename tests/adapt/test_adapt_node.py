@@ -82,6 +82,21 @@ def test_adapt_lowers_loss_and_never_opens_judgments(tiny_corpus, minilm_bundle,
     source = Bundle.load(minilm_bundle)
     assert not np.array_equal(bundle.table, source.table)
     assert bundle.manifest["files"]["tokenizer/tokenizer.json"] == source.manifest["files"]["tokenizer/tokenizer.json"]
+    # the sparse query's IDF weights: folded in from the same corpus statistics, recorded in the manifest
+    from lightretriever.adapt.corpus import read_index
+    from lightretriever.adapt.postprocess import CorpusStats
+    from lightretriever.client import get_client
+    from lightretriever.encode.query import LightQueryEncoder
+
+    assert bundle.manifest["query"]["sparse_weights"] == "idf" and adaptation["postprocess"]["sparse_weights"] == "idf"
+    assert source.sparse_weights is None and source.manifest["query"].get("sparse_weights") is None
+    texts = read_index(get_client(opensearch_url), index, with_dense=False, progress=False).full_texts()
+    idf = CorpusStats.from_texts(source.tokenizer, texts, source.vocab_size).idf().astype(np.float32)
+    np.testing.assert_array_equal(bundle.sparse_weights, idf)
+    weighted = LightQueryEncoder.from_bundle(bundle).encode_query("microglia and the brain brain")
+    plain = LightQueryEncoder.from_bundle(source).encode_query("microglia and the brain brain")
+    assert weighted.sparse == {t: c * float(idf[int(t)]) for t, c in plain.sparse.items()}
+    assert max(plain.sparse.values()) == 2.0
 
 
 def test_rerun_resumes_from_checkpoint(tiny_corpus, minilm_bundle, os_client, tmp_path):
