@@ -167,12 +167,12 @@ public final class LightModel {
 
     /**
      * The fusion by name (null: the manifest default). `learned` without a trained model falls back to
-     * `linear`, as the Python side does. RRF and linear fuse over `systems` (the systems that ran).
+     * `rrf` ({@link Fusions#DEFAULT}), as the Python side does. RRF and linear fuse over `systems` (the systems that ran).
      */
     public Fusion fusion(String requested, List<String> systems) {
         String fusionName = requested == null ? defaultFusion : requested;
         return switch (fusionName) {
-            case "learned" -> learned != null ? learned : new LinearFusion(linearWeights);
+            case "learned" -> learned != null ? learned : new RrfFusion(rrfK, systems);
             case "rrf" -> new RrfFusion(rrfK, systems);
             case "linear" -> new LinearFusion(linearWeights);
             default -> throw new IllegalArgumentException("unknown fusion [" + fusionName + "]; choose one of " + Fusions.NAMES);

@@ -54,7 +54,7 @@ class LightModelTest {
         assertEquals(List.of("dense"), model.fusion("linear", LightModel.ALL_SYSTEMS).systems());
         assertEquals(4, model.encoder().encode("p53 in cancer").dense().length);
         LightModel plain = LightModel.build("p", manifest(files, false), files);
-        assertTrue(plain.fusion("learned", LightModel.ALL_SYSTEMS) instanceof LinearFusion); // falls back, like Python
+        assertTrue(plain.fusion("learned", LightModel.ALL_SYSTEMS) instanceof RrfFusion); // falls back to rrf, like Python
     }
 
     @Test
