@@ -130,7 +130,10 @@ class LightQueryEncoder:
         # add.reduce == sum(axis=0) for float32 rows, minus the dtype handling (about 1 µs a query)
         dense = _add_rows(rows, 0) if rows.dtype == np.float32 else rows.sum(axis=0, dtype=np.float32)
         dense /= len(kept)  # the mean (design.md); normalising next makes it scale-free anyway
-        norm = float(np.sqrt(dense.dot(dense)))
+        # ‖dense‖ from float64 squares (exact for float32 values), rounded once to float32, as the Java encoder
+        # does: a float32 dot sums in SIMD order and can land one ulp away, moving every component by an ulp
+        wide = dense.astype(np.float64)
+        norm = np.float32(np.sqrt(wide.dot(wide)))
         if norm > 0.0:
             dense /= norm
         counts: dict[int, int] = {}

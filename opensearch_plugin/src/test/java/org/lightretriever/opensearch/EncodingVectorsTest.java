@@ -60,7 +60,8 @@ class EncodingVectorsTest {
                 List<?> dense = Vectors.get(c, "dense");
                 assertEquals(dense.size(), enc.dense().length, where + " dim");
                 for (int j = 0; j < dense.size(); j++) {
-                    assertEquals(((Number) dense.get(j)).doubleValue(), enc.dense()[j], 1e-6, where + " dense[" + j + "]");
+                    // exact: both sides take the norm from float64 squares, rounded once to float32
+                    assertEquals((float) ((Number) dense.get(j)).doubleValue(), enc.dense()[j], 0.0f, where + " dense[" + j + "]");
                 }
             }
         }
