@@ -109,6 +109,20 @@ def _own_copy(bundle):
     return Bundle.load(path)
 
 
+def already_ingested(client, index: str, dataset: Path, bundle, state: Path) -> bool:
+    """True when `index` already holds the whole corpus written by this bundle's document encoder but the
+    state dir has no checkpoint (ingested by another run, another machine, or `lightretriever ingest` with
+    another --state-dir): the demo then searches it as it is instead of encoding the corpus again."""
+    from lightretriever.bundle.identity import check_index
+
+    if any(state.glob("*.checkpoint.json")) or not client.indices.exists(index=index):
+        return False
+    check_index(client, index, bundle)  # another document encoder's vectors: MappingError, never searched
+    with open(dataset / "corpus.jsonl", encoding="utf-8") as fh:
+        records = sum(1 for line in fh if line.strip())
+    return int(client.count(index=index)["count"]) == records
+
+
 ADAPTED_SYSTEMS = ("light-dense", "hybrid-linear", "hybrid-rrf")
 DEMO_PSEUDO_QUERIES = 6000
 
@@ -158,11 +172,15 @@ def run(args: argparse.Namespace) -> int:
     bundle = _bundle(args)
     index = args.index or f"{dataset.name}-demo"
     state = default_home() / "demo" / f"ingest-{index}"
-    print(f"ingesting {dataset} into {index} (resumable; state in {state}) ...")
-    rc = cli_main(["ingest", "--source", f"beir:{dataset}", "--bundle", str(bundle.path), "--index", index,
-                   "--state-dir", str(state), *_connection_flags(args)])
-    if rc:
-        return rc
+    if already_ingested(client, index, dataset, bundle, state):
+        print(f"{index} already holds the {dataset.name} corpus, written by this bundle's document encoder: "
+              "searching it as it is (no encoding)")
+    else:
+        print(f"ingesting {dataset} into {index} (resumable; state in {state}) ...")
+        rc = cli_main(["ingest", "--source", f"beir:{dataset}", "--bundle", str(bundle.path), "--index", index,
+                       "--state-dir", str(state), *_connection_flags(args)])
+        if rc:
+            return rc
 
     from lightretriever.evaluate import evaluate_dataset
 
