@@ -9,7 +9,7 @@ import pytest
 from lightretriever.cli.demo import already_ingested
 from lightretriever.errors import MappingError
 
-pytestmark = pytest.mark.node
+pytestmark = [pytest.mark.node, pytest.mark.slow]  # encodes 6 documents with MiniLM
 
 
 def test_demo_reuses_a_complete_index_and_only_that(scifact_dir, minilm_bundle, os_client, unique_index, tmp_path):
