@@ -133,8 +133,10 @@ def _write(source: Bundle, out: Path, table: np.ndarray, weights: np.ndarray | N
         write_table(tmp / TABLE_FILE, table, weights)
         manifest = json.loads((tmp / MANIFEST_FILE).read_text())
         manifest["query"]["sparse_weights"] = None if weights is None else "idf"
-        if manifest["fusion"].get("default") != "learned":  # a learned model trained on labels stays default
-            manifest["fusion"]["default"] = DEFAULT_FUSION  # rrf: measured better without labels
+        # rrf: measured better without labels. A learned model of the source was fitted to the source table's
+        # dense scores, which the new table changes: it stays callable by name, but is not the default until it
+        # is retrained on this bundle (`lightretriever fusion train`, which makes it the default again).
+        manifest["fusion"]["default"] = DEFAULT_FUSION
         manifest[ADAPTATION_KEY] = adaptation
         manifest[DOCUMENT_ENCODER_KEY] = {"id": encoder_id}
         bundle = Bundle(tmp, manifest, source.tokenizer, table.astype(np.float16), weights)
