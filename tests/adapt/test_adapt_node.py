@@ -99,6 +99,30 @@ def test_adapt_lowers_loss_and_never_opens_judgments(tiny_corpus, minilm_bundle,
     assert max(plain.sparse.values()) == 2.0
 
 
+def test_adapted_bundle_does_not_default_to_a_learned_model_of_the_source(tiny_corpus, minilm_bundle, os_client,
+                                                                         tmp_path):
+    """A learned fusion was fitted to the source table's dense scores: after adapt it stays callable by name,
+    but the default is rrf (the label-free default) until it is retrained on the adapted bundle."""
+    from lightretriever.adapt.postprocess import PostProcessSpec
+    from lightretriever.adapt.run import AdaptOptions, adapt_bundle
+    from lightretriever.fuse.registry import build_fusion
+
+    _, index = tiny_corpus
+    vectors = Path(__file__).resolve().parents[1] / "vectors"
+    source = tmp_path / "with-learned"
+    shutil.copytree(minilm_bundle, source)
+    bundle = Bundle.load(source)
+    entry = json.loads((vectors / "fusion.json").read_text())["learned"]
+    bundle.add_file(entry["model_file"], vectors / "fusion" / "learned.txt")
+    bundle.update_section("fusion.learned", entry)
+    bundle.update_section("fusion.default", "learned")
+    adapted = adapt_bundle(source, os_client, index, tmp_path / "adapted", AdaptOptions(PostProcessSpec(), train=False),
+                           progress=False)
+    assert adapted.manifest["fusion"]["default"] == "rrf"
+    assert adapted.manifest["fusion"]["learned"] == entry
+    assert build_fusion("learned", adapted.manifest["fusion"], adapted.path).name == "learned"
+
+
 def test_rerun_resumes_from_checkpoint(tiny_corpus, minilm_bundle, os_client, tmp_path):
     from lightretriever.adapt.loop import LoopConfig
     from lightretriever.adapt.run import AdaptOptions, adapt_bundle
