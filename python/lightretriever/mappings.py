@@ -122,9 +122,22 @@ def recorded_document_encoders(client: Any, name: str) -> dict[str, str | None]:
     from opensearchpy.exceptions import NotFoundError
 
     try:
-        mappings = client.indices.get_mapping(index=name)
+        return _encoders_in(client.indices.get_mapping(index=name))
     except NotFoundError:
         return {}
+
+
+async def recorded_document_encoders_async(client: Any, name: str) -> dict[str, str | None]:
+    """`recorded_document_encoders` through opensearch-py's AsyncOpenSearch."""
+    from opensearchpy.exceptions import NotFoundError
+
+    try:
+        return _encoders_in(await client.indices.get_mapping(index=name))
+    except NotFoundError:
+        return {}
+
+
+def _encoders_in(mappings: dict) -> dict[str, str | None]:
     found = {}
     for index, body in mappings.items():
         meta = (body.get("mappings", {}).get("_meta") or {}).get(META_KEY) or {}
@@ -137,13 +150,18 @@ def check_document_encoder(client: Any, name: str, encoder_id: str) -> list[str]
 
     Returns the indices that record none (legacy): callers may warn, since their vectors cannot be checked.
     """
+    return judge_document_encoders(recorded_document_encoders(client, name), encoder_id)
+
+
+def judge_document_encoders(recorded: dict[str, str | None], encoder_id: str) -> list[str]:
+    """`check_document_encoder` on ids already read ({index: recorded id or None})."""
     unchecked = []
-    for index, recorded in recorded_document_encoders(client, name).items():
-        if recorded is None:
+    for index, found in recorded.items():
+        if found is None:
             unchecked.append(index)
-        elif recorded != encoder_id:
+        elif found != encoder_id:
             raise MappingError(
-                f"index {index!r} was written by document encoder {recorded[:12]}…, but the bundle's document "
+                f"index {index!r} was written by document encoder {found[:12]}…, but the bundle's document "
                 f"encoder is {encoder_id[:12]}…: its query side does not match these document vectors; use the "
                 "bundle the index was ingested (or adapted) with, or re-ingest the corpus with this bundle"
             )

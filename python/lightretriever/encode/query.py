@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 class QueryEncoding:
     ids: list[int]
     dense: np.ndarray  # float32 [dense_dim], L2-normalised
-    sparse: dict[str, float] = field(default_factory=dict)  # token id (decimal string) -> count
+    sparse: dict[str, float] = field(default_factory=dict)  # token id (decimal string) -> count (× its weight)
     n_tokens: int = 0
     n_unknown: int = 0
     truncated: bool = False
@@ -76,7 +76,7 @@ def cut_query(text: str, tokenize, max_tokens: int, max_chars: int) -> tuple[str
 
 class LightQueryEncoder:
     def __init__(self, tokenizer, table: np.ndarray, max_length: int, unk_id: int | None, exclude_ids,
-                 float32_max_bytes: int = FLOAT32_TABLE_MAX_BYTES):
+                 float32_max_bytes: int = FLOAT32_TABLE_MAX_BYTES, sparse_weights: np.ndarray | None = None):
         self.tokenizer = tokenizer
         self.query_tokenizer = QueryTokenizer(tokenizer)  # the tokenizer's ids, cached per word where exact
         small = table.size * 4 <= float32_max_bytes
@@ -89,6 +89,8 @@ class LightQueryEncoder:
         self._ids = self.query_tokenizer.ids
         self._tokens = self.query_tokenizer.tokens
         self._float32 = self.table.dtype == np.float32
+        # float32 [vocab] or None (plain counts); a Python list: indexing it is ~3x cheaper than numpy's
+        self.sparse_weights = None if sparse_weights is None else np.asarray(sparse_weights, np.float32).tolist()
 
     @classmethod
     def from_bundle(cls, bundle: Bundle, float32_max_bytes: int = FLOAT32_TABLE_MAX_BYTES) -> LightQueryEncoder:
@@ -100,6 +102,7 @@ class LightQueryEncoder:
             query["unk_id"],
             query["exclude_ids"],
             float32_max_bytes,
+            bundle.sparse_weights,
         )
 
     def tokenize(self, text: str) -> list[int]:
@@ -141,18 +144,27 @@ class LightQueryEncoder:
         rows = self.table.take(kept, 0)
         # add.reduce == sum(axis=0) for float32 rows, minus the dtype handling (about 1 µs a query)
         dense = _add_rows(rows, 0) if self._float32 else rows.sum(axis=0, dtype=np.float32)
-        # The mean's division by len(kept) is left out: the normalisation cancels it (design.md). In float32
-        # that moves a value by at most an ulp or two, within the 1e-6 the shared vectors allow the plugin.
-        # math.sqrt of the float32 dot, rounded to float32 by the division, is the float32 sqrt.
-        norm = sqrt(dense.dot(dense))
+        # The mean's division by len(kept) is left out: the normalisation cancels it (design.md); the Java
+        # encoder leaves it out too. ‖dense‖ comes from float64 squares (exact for float32 values), as in Java:
+        # a float32 dot sums in SIMD order and can land an ulp away. Dividing the float32 array by the Python
+        # float divides by that float rounded to float32 (NEP 50), which is Java's (float) Math.sqrt(sq).
+        wide = dense.astype(np.float64)
+        norm = sqrt(wide.dot(wide))
         if norm > 0.0:
             dense /= norm
+        weights = self.sparse_weights
         sparse: dict[str, float] = {}
-        for key in map(str, kept) if keys is None else keys:  # `in` and subscripts beat a call to .get
-            if key in sparse:
-                sparse[key] += 1.0
-            else:
-                sparse[key] = 1.0
+        if weights is None:
+            for key in map(str, kept) if keys is None else keys:  # `in` and subscripts beat a call to .get
+                if key in sparse:
+                    sparse[key] += 1.0
+                else:
+                    sparse[key] = 1.0
+        else:  # count × the token's float32 weight, in double (the Java encoder computes the same product)
+            counts: dict[int, int] = {}
+            for i in kept:
+                counts[i] = counts.get(i, 0) + 1
+            sparse = {str(i): c * weights[i] for i, c in counts.items()}
         return QueryEncoding(ids, dense, sparse, n_tokens, n_unknown, truncated,
                              n_unknown / n_tokens if n_tokens else 0.0)
 
