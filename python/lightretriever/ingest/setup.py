@@ -67,11 +67,14 @@ def build_job(
             bundle.tokenizer, manifest["max_length"]["document"] - prompt_tokens, overlap=passage_overlap
         )
     encoder_id = None
+    # the precision the model runs in, recorded in the index's _meta (None: precomputed or not a torch model)
+    model_dtype = getattr(getattr(encoder, "backbone", None), "dtype", None)
+    encoder_dtype = None if model_dtype is None else str(model_dtype).removeprefix("torch.")
     if bundle is not None:
         from lightretriever.bundle.identity import document_encoder_id
 
         encoder_id = document_encoder_id(bundle)
     return IngestJob(
         client, source, encoder, config, dense_dim=dense_dim, bundle_checksum=checksum, splitter=splitter,
-        encoder_id=encoder_id,
+        encoder_id=encoder_id, encoder_dtype=encoder_dtype,
     )
