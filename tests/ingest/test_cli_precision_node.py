@@ -10,6 +10,7 @@ import torch
 from lightretriever.bundle import Bundle
 from lightretriever.bundle.identity import check_index, document_encoder_id
 from lightretriever.cli import main
+from lightretriever.encode.backbone import cpu_has_native_bf16
 from lightretriever.mappings import create_index, recorded_document_dtypes, recorded_document_encoders
 
 pytestmark = pytest.mark.node
@@ -59,6 +60,19 @@ def test_a_float32_job_into_a_bfloat16_index_is_accepted_and_recorded(tiny_decod
     check_index(os_client, index, bundle)  # no MappingError: one document encoder, two precisions
     os_client.indices.refresh(index=index)
     assert os_client.count(index=index)["count"] == 5
+
+
+def test_default_precision_is_bf16_on_a_native_cpu_and_float32_stays_available(tiny_decoder_bundle, corpus, tmp_path,
+                                                                               os_client, unique_index,
+                                                                               opensearch_url):
+    native = cpu_has_native_bf16()
+    for dtype, expected in ((None, "bfloat16" if native else "float32"), ("float32", "float32")):
+        index = unique_index()
+        rc = main(["ingest", "--source", f"jsonl:{corpus}", "--bundle", str(tiny_decoder_bundle), "--index", index,
+                   "--opensearch", opensearch_url, "--device", "cpu", "--state-dir", str(tmp_path / index),
+                   "--no-progress", *(["--dtype", dtype] if dtype else [])])
+        assert rc == 0
+        assert recorded_document_dtypes(os_client, index) == {index: [expected]}
 
 
 def test_recording_a_precision_keeps_the_rest_of_meta(os_client, unique_index):
