@@ -125,6 +125,36 @@ def create_index(client: Any, name: str, dense_dim: int, *, encoder_id: str | No
     return False
 
 
+def recorded_document_encoders(client: Any, name: str) -> dict[str, str | None]:
+    """{concrete index: the document-encoder id its mapping `_meta` records (None: written before ids were
+    recorded, or by another tool)} for an index or alias; empty when there is none (the caller's own request
+    then reports the missing index in its usual words)."""
+    from opensearchpy.exceptions import NotFoundError
+
+    try:
+        return _encoders_in(client.indices.get_mapping(index=name))
+    except NotFoundError:
+        return {}
+
+
+async def recorded_document_encoders_async(client: Any, name: str) -> dict[str, str | None]:
+    """`recorded_document_encoders` through opensearch-py's AsyncOpenSearch."""
+    from opensearchpy.exceptions import NotFoundError
+
+    try:
+        return _encoders_in(await client.indices.get_mapping(index=name))
+    except NotFoundError:
+        return {}
+
+
+def _encoders_in(mappings: dict) -> dict[str, str | None]:
+    found = {}
+    for index, body in mappings.items():
+        meta = (body.get("mappings", {}).get("_meta") or {}).get(META_KEY) or {}
+        found[index] = meta.get(ENCODER_META)
+    return found
+
+
 def _mapping_meta(client: Any, name: str) -> dict[str, dict]:
     """{concrete index: its mapping's whole `_meta` ({} when none)} for an index or alias."""
     from opensearchpy.exceptions import NotFoundError
@@ -136,14 +166,9 @@ def _mapping_meta(client: Any, name: str) -> dict[str, dict]:
     return {index: body.get("mappings", {}).get("_meta") or {} for index, body in mappings.items()}
 
 
-def _lightretriever_meta(client: Any, name: str) -> dict[str, dict]:
-    """{concrete index: its `_meta` lightretriever section ({} when none)}."""
-    return {index: meta.get(META_KEY) or {} for index, meta in _mapping_meta(client, name).items()}
-
-
 def recorded_document_dtypes(client: Any, name: str) -> dict[str, list[str] | None]:
     """{concrete index: the precisions its documents were encoded in (None: not recorded)}."""
-    return {index: meta.get(DTYPES_META) for index, meta in _lightretriever_meta(client, name).items()}
+    return {index: (meta.get(META_KEY) or {}).get(DTYPES_META) for index, meta in _mapping_meta(client, name).items()}
 
 
 def record_document_dtype(client: Any, name: str, dtype: str) -> None:
@@ -169,25 +194,23 @@ def record_document_dtype(client: Any, name: str, dtype: str) -> None:
         client.indices.put_mapping(index=index, body={"_meta": updated})
 
 
-def recorded_document_encoders(client: Any, name: str) -> dict[str, str | None]:
-    """{concrete index: the document-encoder id its mapping `_meta` records (None: written before ids were
-    recorded, or by another tool)} for an index or alias; empty when there is none (the caller's own request
-    then reports the missing index in its usual words)."""
-    return {index: meta.get(ENCODER_META) for index, meta in _lightretriever_meta(client, name).items()}
-
-
 def check_document_encoder(client: Any, name: str, encoder_id: str) -> list[str]:
     """MappingError when an index behind `name` records a document encoder other than `encoder_id`.
 
     Returns the indices that record none (legacy): callers may warn, since their vectors cannot be checked.
     """
+    return judge_document_encoders(recorded_document_encoders(client, name), encoder_id)
+
+
+def judge_document_encoders(recorded: dict[str, str | None], encoder_id: str) -> list[str]:
+    """`check_document_encoder` on ids already read ({index: recorded id or None})."""
     unchecked = []
-    for index, recorded in recorded_document_encoders(client, name).items():
-        if recorded is None:
+    for index, found in recorded.items():
+        if found is None:
             unchecked.append(index)
-        elif recorded != encoder_id:
+        elif found != encoder_id:
             raise MappingError(
-                f"index {index!r} was written by document encoder {recorded[:12]}…, but the bundle's document "
+                f"index {index!r} was written by document encoder {found[:12]}…, but the bundle's document "
                 f"encoder is {encoder_id[:12]}…: its query side does not match these document vectors; use the "
                 "bundle the index was ingested (or adapted) with, or re-ingest the corpus with this bundle"
             )

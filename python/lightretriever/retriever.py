@@ -6,6 +6,7 @@ No torch anywhere on this path: the query encoder is a token-table lookup.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -151,17 +152,24 @@ class Retriever:
 class AsyncRetriever:
     """`await AsyncRetriever.search(...)` for asyncio applications: the Retriever's rewrite and fusion, its
     requests sent through opensearch-py's AsyncOpenSearch (`lightretriever.client.get_async_client`).
-    Many searches may be in flight at once on one event loop."""
+    Many searches may be in flight at once on one event loop.
+
+    `open` checks, as `Retriever.open` does, that the index was written by the bundle's document encoder; the
+    check needs a request, so it runs on the first search (once; a refused index fails every search with
+    the MappingError)."""
 
     def __init__(self, client, index: str, bundle=None, **kwargs):
         self.client = client
         self.retriever = Retriever(None, index, bundle, **kwargs)  # rewrite and fuse only; it never sends
+        self._unchecked_bundle = None  # set by `open`: the identity check its first search awaits
+        self._check_lock = asyncio.Lock()
 
     @classmethod
     def sharing(cls, retriever: Retriever, client) -> AsyncRetriever:
         """The same rewriter, fusion models and settings as `retriever` (nothing loaded again)."""
         shared = cls.__new__(cls)
         shared.client, shared.retriever = client, retriever
+        shared._unchecked_bundle, shared._check_lock = None, asyncio.Lock()
         return shared
 
     @classmethod
@@ -169,11 +177,27 @@ class AsyncRetriever:
         from lightretriever.bundle import Bundle
         from lightretriever.client import get_async_client
 
-        return cls(client or get_async_client(), index, Bundle.load(bundle_path), **kwargs)
+        bundle = Bundle.load(bundle_path)
+        opened = cls(client or get_async_client(), index, bundle, **kwargs)
+        opened._unchecked_bundle = bundle
+        return opened
+
+    async def check_index(self) -> None:
+        """MappingError when `open`'s index was written by another document encoder than the bundle's
+        (a no-op once it passed, and for a retriever built directly, as `Retriever(...)` is)."""
+        if self._unchecked_bundle is None:
+            return
+        async with self._check_lock:
+            if self._unchecked_bundle is not None:
+                from lightretriever.bundle.identity import check_index_async
+
+                await check_index_async(self.client, self.retriever.index, self._unchecked_bundle)
+                self._unchecked_bundle = None
 
     async def search(
         self, text: str, k: int = 10, filter: Mapping | None = None, fusion: str | None = None
     ) -> SearchResult:
+        await self.check_index()
         started = time.perf_counter()
         query = self.retriever.rewrite(text, k, filter)
         sent = time.perf_counter()

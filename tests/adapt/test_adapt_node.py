@@ -82,6 +82,45 @@ def test_adapt_lowers_loss_and_never_opens_judgments(tiny_corpus, minilm_bundle,
     source = Bundle.load(minilm_bundle)
     assert not np.array_equal(bundle.table, source.table)
     assert bundle.manifest["files"]["tokenizer/tokenizer.json"] == source.manifest["files"]["tokenizer/tokenizer.json"]
+    # the sparse query's IDF weights: folded in from the same corpus statistics, recorded in the manifest
+    from lightretriever.adapt.corpus import read_index
+    from lightretriever.adapt.postprocess import CorpusStats
+    from lightretriever.client import get_client
+    from lightretriever.encode.query import LightQueryEncoder
+
+    assert bundle.manifest["query"]["sparse_weights"] == "idf" and adaptation["postprocess"]["sparse_weights"] == "idf"
+    assert source.sparse_weights is None and source.manifest["query"].get("sparse_weights") is None
+    texts = read_index(get_client(opensearch_url), index, with_dense=False, progress=False).full_texts()
+    idf = CorpusStats.from_texts(source.tokenizer, texts, source.vocab_size).idf().astype(np.float32)
+    np.testing.assert_array_equal(bundle.sparse_weights, idf)
+    weighted = LightQueryEncoder.from_bundle(bundle).encode_query("microglia and the brain brain")
+    plain = LightQueryEncoder.from_bundle(source).encode_query("microglia and the brain brain")
+    assert weighted.sparse == {t: c * float(idf[int(t)]) for t, c in plain.sparse.items()}
+    assert max(plain.sparse.values()) == 2.0
+
+
+def test_adapted_bundle_does_not_default_to_a_learned_model_of_the_source(tiny_corpus, minilm_bundle, os_client,
+                                                                         tmp_path):
+    """A learned fusion was fitted to the source table's dense scores: after adapt it stays callable by name,
+    but the default is rrf (the label-free default) until it is retrained on the adapted bundle."""
+    from lightretriever.adapt.postprocess import PostProcessSpec
+    from lightretriever.adapt.run import AdaptOptions, adapt_bundle
+    from lightretriever.fuse.registry import build_fusion
+
+    _, index = tiny_corpus
+    vectors = Path(__file__).resolve().parents[1] / "vectors"
+    source = tmp_path / "with-learned"
+    shutil.copytree(minilm_bundle, source)
+    bundle = Bundle.load(source)
+    entry = json.loads((vectors / "fusion.json").read_text())["learned"]
+    bundle.add_file(entry["model_file"], vectors / "fusion" / "learned.txt")
+    bundle.update_section("fusion.learned", entry)
+    bundle.update_section("fusion.default", "learned")
+    adapted = adapt_bundle(source, os_client, index, tmp_path / "adapted", AdaptOptions(PostProcessSpec(), train=False),
+                           progress=False)
+    assert adapted.manifest["fusion"]["default"] == "rrf"
+    assert adapted.manifest["fusion"]["learned"] == entry
+    assert build_fusion("learned", adapted.manifest["fusion"], adapted.path).name == "learned"
 
 
 def test_rerun_resumes_from_checkpoint(tiny_corpus, minilm_bundle, os_client, tmp_path):

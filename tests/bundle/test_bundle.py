@@ -94,6 +94,38 @@ def test_wrong_dtype_is_refused(synthetic_bundle):
         Bundle.load(synthetic_bundle)
 
 
+def test_sparse_weights_load_with_the_table_and_are_checked(synthetic_bundle):
+    """query.sparse_weights "idf": the table file's float32 [vocab] tensor weighs the sparse query's counts."""
+    from lightretriever.encode.query import LightQueryEncoder
+
+    table = np.random.default_rng(0).standard_normal((30522, 8)).astype(np.float16)
+    weights = np.random.default_rng(1).uniform(0.1, 9.0, 30522).astype(np.float32)
+
+    def save(weighting, tensor):
+        write_table(synthetic_bundle / TABLE_FILE, table, tensor)
+        manifest = json.loads((synthetic_bundle / MANIFEST_FILE).read_text())
+        manifest["query"]["sparse_weights"] = weighting
+        Bundle(synthetic_bundle, manifest, None, None).save_manifest()
+
+    save(None, weights)  # a tensor the manifest does not name is not used
+    assert Bundle.load(synthetic_bundle).sparse_weights is None
+    plain = LightQueryEncoder.from_bundle(Bundle.load(synthetic_bundle)).encode_query("cancer cancer cells")
+    save("idf", weights)
+    bundle = Bundle.load(synthetic_bundle)
+    np.testing.assert_array_equal(bundle.sparse_weights, weights)
+    weighted = LightQueryEncoder.from_bundle(bundle).encode_query("cancer cancer cells")
+    assert weighted.sparse == {t: c * float(weights[int(t)]) for t, c in plain.sparse.items()}
+    np.testing.assert_array_equal(weighted.dense, plain.dense)  # the dense query does not change
+    save("idf", None)
+    with pytest.raises(BundleError, match="query.sparse_weights is 'idf'.*float32 tensor 'sparse_weights'.*found none"):
+        Bundle.load(synthetic_bundle)
+    save("idf", -weights)
+    with pytest.raises(BundleError, match="negative, NaN or infinite"):
+        Bundle.load(synthetic_bundle)
+    with pytest.raises(BundleError, match="invalid manifest at query"):
+        save("bm42", weights)
+
+
 @pytest.mark.parametrize(
     "damage, message",
     [

@@ -64,3 +64,9 @@ def test_float16_and_float32_tables_give_the_same_vectors(bundle):
     assert wide.table.dtype == np.float32 and narrow.table.dtype == np.float16
     for text in ["protein folding", "vitamin d and bone density"]:
         np.testing.assert_array_equal(wide.encode_query(text).dense, narrow.encode_query(text).dense)
+
+
+def test_a_text_without_any_token_is_a_query_error(bundle):
+    # "\x08" is dropped by the normaliser: no ids at all, which the no-excluded-id fast path must not pass
+    with pytest.raises(QueryError, match="no known tokens"):
+        LightQueryEncoder.from_bundle(bundle).encode_query("\x08")

@@ -71,9 +71,9 @@ def test_registry_defaults_and_learned_fallback(caplog):
     assert build_fusion("rrf", {"rrf": {"k": 1}})(HITS)[0] == ("a", pytest.approx(1 / 2 + 1 / 4))
     with caplog.at_level("WARNING"):
         fusion = build_fusion("learned", {"learned": None})
-    assert (fusion.name, fusion.requested) == ("linear", "learned")
-    assert "falling back to 'linear'" in caplog.text
-    assert fusion(HITS) == fuse_linear(HITS)
+    assert (fusion.name, fusion.requested) == ("rrf", "learned")  # the label-free default, never linear
+    assert "falling back to 'rrf'" in caplog.text
+    assert fusion(HITS) == fuse_rrf(HITS) and fusion.systems() == ("dense", "sparse", "bm25")
     with pytest.raises(ValueError, match="unknown fusion"):
         build_fusion("borda")
 

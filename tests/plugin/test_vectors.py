@@ -55,9 +55,12 @@ def test_tokenization_vectors(name):
 @pytest.mark.parametrize("name", sorted(load("encoding.json")))
 def test_encoding_vectors(name):
     spec = load("encoding.json")[name]
-    table = load_file(str(VECTORS / spec["table"]))["table"]
+    tensors = load_file(str(VECTORS / spec["table"]))
+    table = tensors["table"]
     assert table.dtype == np.float16
-    encoder = LightQueryEncoder(tokenizer(spec["tokenizer"]), table, spec["max_length"], spec["unk_id"], spec["exclude_ids"])
+    weights = tensors[spec["sparse_weights"]] if spec["sparse_weights"] else None
+    encoder = LightQueryEncoder(tokenizer(spec["tokenizer"]), table, spec["max_length"], spec["unk_id"],
+                                spec["exclude_ids"], sparse_weights=weights)
     errors = 0
     for case in spec["cases"]:
         if "error" in case:
@@ -69,6 +72,10 @@ def test_encoding_vectors(name):
         enc = encoder.encode_query(case["text"])
         assert enc.ids == case["ids"]
         assert enc.sparse == case["sparse"]
+        if weights is not None:  # count × the float32 weight, computed in double
+            counts = {str(i): enc.ids.count(i) for i in enc.ids if i not in encoder.exclude_ids}
+            assert enc.sparse == {t: c * float(weights[int(t)]) for t, c in counts.items()}
+            assert any(v != int(v) for v in enc.sparse.values())
         assert (enc.n_tokens, enc.n_unknown, enc.truncated) == (case["n_tokens"], case["n_unknown"], case["truncated"])
         assert enc.oov_share == case["oov_share"]
         assert enc.dense.dtype == np.float32

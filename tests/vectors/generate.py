@@ -8,8 +8,9 @@ lightretriever.fuse); only seeds are fixed here, so a rerun writes identical fil
                            byte-level (GPT-2 ByteLevel form, Llama-3 Split+ByteLevel form) and the
                            SentencePiece form Gemma's tokenizer.json uses (Replace " "->"▁", byte_fallback)
   tokenization.json        text -> ids (add_special_tokens=False) per tokenizer
-  tables/*.safetensors     small seeded float16 token tables
-  encoding.json            text -> ids, dense, sparse, n_tokens, n_unknown, truncated, oov_share (or the error)
+  tables/*.safetensors     small seeded float16 token tables ("*_idf": plus a float32 "sparse_weights" tensor)
+  encoding.json            text -> ids, dense, sparse, n_tokens, n_unknown, truncated, oov_share (or the error);
+                           a config with "sparse_weights" weighs the sparse counts by that tensor
   fusion/learned.txt       a small LightGBM lambdarank model trained here on synthetic features
   fusion.json              the fusion names and defaults (fuse.registry); per-system hits -> fused (id, score)
                            for linear, rrf, learned (+ learned features)
@@ -28,6 +29,7 @@ import numpy as np
 from safetensors.numpy import save_file
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
+from lightretriever.bundle.manifest import SPARSE_WEIGHTS_TENSOR
 from lightretriever.encode.query import LightQueryEncoder, cut_query
 from lightretriever.errors import QueryError
 from lightretriever.fuse.features import candidate_features, feature_names
@@ -199,24 +201,37 @@ def tokenization(paths: dict[str, Path]) -> dict:
     return out
 
 
-def make_table(name: str, rows: int, dim: int, seed: int) -> tuple[str, np.ndarray]:
-    table = np.random.default_rng(seed).standard_normal((rows, dim)).astype(np.float16)
+def make_table(name: str, rows: int, dim: int, seed: int, weighted: bool = False):
+    """(file, table, sparse weights or None). Weights span IDF's range, with awkward float32 values."""
+    rng = np.random.default_rng(seed)
+    table = rng.standard_normal((rows, dim)).astype(np.float16)
+    tensors = {"table": table}
+    weights = None
+    if weighted:
+        weights = tensors[SPARSE_WEIGHTS_TENSOR] = rng.uniform(0.01, 9.5, rows).astype(np.float32)
     rel = f"tables/{name}.safetensors"
     (OUT / "tables").mkdir(exist_ok=True)
-    save_file({"table": table}, str(OUT / rel))
-    return rel, table
+    save_file(tensors, str(OUT / rel))
+    return rel, table, weights
 
 
 def encoding(paths: dict[str, Path]) -> dict:
     configs = {
         "minilm": {"tokenizer": "minilm", "rows": 30522, "dim": 4, "seed": 1, "max_length": 16, "unk_id": 100, "exclude_ids": [0, 100, 101, 102, 103]},
         "bpe_split": {"tokenizer": "bpe_split", "rows": 700, "dim": 8, "seed": 2, "max_length": 12, "unk_id": None, "exclude_ids": [0, 1]},
+        # query.sparse_weights "idf": the sparse counts multiplied by the table file's per-token weights
+        "minilm_idf": {"tokenizer": "minilm", "rows": 30522, "dim": 2, "seed": 3, "max_length": 16, "unk_id": 100, "exclude_ids": [0, 100, 101, 102, 103], "weighted": True},
+        "bpe_split_idf": {"tokenizer": "bpe_split", "rows": 700, "dim": 8, "seed": 4, "max_length": 12, "unk_id": None, "exclude_ids": [0, 1], "weighted": True},
     }
     out = {}
     for name, cfg in configs.items():
         tok = raw_tokenizer(paths[cfg["tokenizer"]])
-        rel, table = make_table(f"{name}_d{cfg['dim']}", cfg["rows"], cfg["dim"], cfg["seed"])
-        encoder = LightQueryEncoder(tok, table, cfg["max_length"], cfg["unk_id"], cfg["exclude_ids"])
+        weighted = cfg.get("weighted", False)
+        suffix = "_idf" if weighted else ""
+        rel, table, weights = make_table(f"{cfg['tokenizer']}_d{cfg['dim']}{suffix}", cfg["rows"], cfg["dim"],
+                                         cfg["seed"], weighted)
+        encoder = LightQueryEncoder(tok, table, cfg["max_length"], cfg["unk_id"], cfg["exclude_ids"],
+                                    sparse_weights=weights)
         cases = []
         for text in ENCODING_TEXTS:
             try:
@@ -242,6 +257,7 @@ def encoding(paths: dict[str, Path]) -> dict:
             "max_length": cfg["max_length"],
             "unk_id": cfg["unk_id"],
             "exclude_ids": cfg["exclude_ids"],
+            "sparse_weights": SPARSE_WEIGHTS_TENSOR if weighted else None,
             "cases": cases,
         }
     return out

@@ -18,6 +18,7 @@ import numpy as np
 
 CENTERS = ("none", "table", "frequency")
 WEIGHTS = ("none", "idf", "sif")
+SPARSE_WEIGHTS = ("none", "idf")
 
 
 @dataclass(frozen=True)
@@ -26,12 +27,17 @@ class PostProcessSpec:
     remove_directions: int = 2  # k top principal directions of the centred table removed
     weights: str = "idf"  # per-token weight w_t: none, idf, sif (both need corpus statistics)
     sif_a: float = 1e-3
+    # per-token weight on the SPARSE query's counts (query.sparse_weights): none (plain counts) or idf
+    # (count × IDF: +0.067 light-sparse, +0.02 hybrid-rrf nDCG@10 on SciFact train; docs/results.md, issue 12)
+    sparse_weights: str = "idf"
 
     def __post_init__(self):
         if self.center not in CENTERS:
             raise ValueError(f"center must be one of {CENTERS}, got {self.center!r}")
         if self.weights not in WEIGHTS:
             raise ValueError(f"weights must be one of {WEIGHTS}, got {self.weights!r}")
+        if self.sparse_weights not in SPARSE_WEIGHTS:
+            raise ValueError(f"sparse_weights must be one of {SPARSE_WEIGHTS}, got {self.sparse_weights!r}")
         if self.remove_directions < 0:
             raise ValueError(f"remove_directions must be >= 0, got {self.remove_directions}")
 
@@ -56,6 +62,10 @@ class CorpusStats:
                 np.add.at(counts, ids, 1.0)
                 df[np.unique(ids)] += 1.0
         return cls(len(texts), df, counts)
+
+    def idf(self) -> np.ndarray:
+        """BM25's IDF per token id, ln(1 + (N − df + 0.5)/(df + 0.5)): float64 [vocab]."""
+        return np.log1p((self.documents - self.df + 0.5) / (self.df + 0.5))
 
 
 @dataclass
@@ -103,7 +113,7 @@ def fit_transform(table: np.ndarray, exclude_ids: Iterable[int], spec: PostProce
     weights = np.ones(vocab)
     if spec.weights == "idf":
         st = _need(stats, "weights=idf")
-        weights = np.log1p((st.documents - st.df + 0.5) / (st.df + 0.5))
+        weights = st.idf()
     elif spec.weights == "sif":
         st = _need(stats, "weights=sif")
         share = st.counts / max(st.counts.sum(), 1.0)
@@ -112,6 +122,13 @@ def fit_transform(table: np.ndarray, exclude_ids: Iterable[int], spec: PostProce
     sample = np.flatnonzero(usable)
     transform.scale = float(np.linalg.norm(transform.rows(table, sample), axis=1).mean()) or 1.0
     return transform
+
+
+def sparse_weights(spec: PostProcessSpec, stats: CorpusStats | None) -> np.ndarray | None:
+    """The sparse query's per-token weights (float32 [vocab]), None for plain counts."""
+    if spec.sparse_weights == "none":
+        return None
+    return _need(stats, "sparse_weights=idf").idf().astype(np.float32)
 
 
 def record(spec: PostProcessSpec, stats: CorpusStats | None, corpus: dict | None) -> dict:

@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from lightretriever.adapt.corpus import read_index_cached
-from lightretriever.adapt.postprocess import CorpusStats, PostProcessSpec, fit_transform, record
+from lightretriever.adapt.postprocess import (
+    CorpusStats,
+    PostProcessSpec,
+    fit_transform,
+    record,
+    sparse_weights,
+)
 from lightretriever.bundle import MANIFEST_FILE, TABLE_FILE, Bundle
 from lightretriever.bundle.bundle import write_table
 from lightretriever.bundle.identity import DOCUMENT_ENCODER_KEY, check_index, document_encoder_id
@@ -57,11 +63,13 @@ def adapt_bundle(bundle_path, client, index: str, out, options: AdaptOptions | N
     if previous.get("postprocess"):
         log.info("%s is already post-processed: keeping its table as the starting point", source.path)
         table, post = source.table.astype(np.float32), {"inherited": previous["postprocess"]}
+        weights = source.sparse_weights
     else:
         stats = CorpusStats.from_texts(source.tokenizer, corpus.full_texts(), source.vocab_size)
         transform = fit_transform(source.table, exclude, options.postprocess, stats)
         table = transform.fold(source.table).astype(np.float32)
         post = record(options.postprocess, stats, {"index": index, "fields": ["title", "text"]})
+        weights = sparse_weights(options.postprocess, stats)
     timings["postprocess_s"] = time.perf_counter() - started - timings["read_index_s"]
     distillation = None
     if options.train:
@@ -78,7 +86,7 @@ def adapt_bundle(bundle_path, client, index: str, out, options: AdaptOptions | N
         "seconds": {k: round(v, 1) for k, v in timings.items()},
         "previous": previous or None,
     }
-    return _write(source, out, table, adaptation, document_encoder_id(source))
+    return _write(source, out, table, weights, adaptation, document_encoder_id(source))
 
 
 def _distil(source, corpus, table, exclude, options: AdaptOptions, state_dir: Path, progress: bool):
@@ -116,16 +124,21 @@ def _distil(source, corpus, table, exclude, options: AdaptOptions, state_dir: Pa
     }
 
 
-def _write(source: Bundle, out: Path, table: np.ndarray, adaptation: dict, encoder_id: str) -> Bundle:
-    """A copy of the source bundle (backbone/ included) with the new table and manifest, swapped in whole."""
+def _write(source: Bundle, out: Path, table: np.ndarray, weights: np.ndarray | None, adaptation: dict,
+           encoder_id: str) -> Bundle:
+    """A copy of the source bundle (backbone/ included) with the new table, sparse weights and manifest,
+    swapped in whole."""
     with staged_dir(out) as tmp:
         shutil.copytree(source.path, tmp, dirs_exist_ok=True)
-        write_table(tmp / TABLE_FILE, table)
+        write_table(tmp / TABLE_FILE, table, weights)
         manifest = json.loads((tmp / MANIFEST_FILE).read_text())
-        if manifest["fusion"].get("default") != "learned":  # a learned model trained on labels stays default
-            manifest["fusion"]["default"] = DEFAULT_FUSION  # rrf: measured better without labels
+        manifest["query"]["sparse_weights"] = None if weights is None else "idf"
+        # rrf: measured better without labels. A learned model of the source was fitted to the source table's
+        # dense scores, which the new table changes: it stays callable by name, but is not the default until it
+        # is retrained on this bundle (`lightretriever fusion train`, which makes it the default again).
+        manifest["fusion"]["default"] = DEFAULT_FUSION
         manifest[ADAPTATION_KEY] = adaptation
         manifest[DOCUMENT_ENCODER_KEY] = {"id": encoder_id}
-        bundle = Bundle(tmp, manifest, source.tokenizer, table.astype(np.float16))
+        bundle = Bundle(tmp, manifest, source.tokenizer, table.astype(np.float16), weights)
         bundle.save_manifest()
     return Bundle.load(out)

@@ -16,6 +16,7 @@ from tokenizers import Tokenizer
 
 from lightretriever.bundle.manifest import (
     MANIFEST_FILE,
+    SPARSE_WEIGHTS_TENSOR,
     TABLE_FILE,
     TABLE_TENSOR,
     TOKENIZER_FILE,
@@ -47,13 +48,16 @@ def _relative(path: str) -> str:
 
 
 class Bundle:
-    """A verified bundle: `manifest` (dict), `tokenizer` (tokenizers.Tokenizer), `table` (float16 [V, D])."""
+    """A verified bundle: `manifest` (dict), `tokenizer` (tokenizers.Tokenizer), `table` (float16 [V, D]),
+    `sparse_weights` (float32 [V] when manifest query.sparse_weights names a weighting, else None)."""
 
-    def __init__(self, path: Path, manifest: dict[str, Any], tokenizer: Tokenizer, table: np.ndarray):
+    def __init__(self, path: Path, manifest: dict[str, Any], tokenizer: Tokenizer, table: np.ndarray,
+                 sparse_weights: np.ndarray | None = None):
         self.path = path
         self.manifest = manifest
         self.tokenizer = tokenizer
         self.table = table
+        self.sparse_weights = sparse_weights
 
     @property
     def dense_dim(self) -> int:
@@ -74,9 +78,9 @@ class Bundle:
         manifest = read_manifest(root)
         verify_checksums(root, manifest)
         tokenizer = _load_tokenizer(root / TOKENIZER_FILE)
-        table = _load_table(root / TABLE_FILE)
+        table, sparse_weights = _load_table(root / TABLE_FILE, manifest)
         _verify_shapes(root, manifest, tokenizer, table)
-        return cls(root, manifest, tokenizer, table)
+        return cls(root, manifest, tokenizer, table, sparse_weights)
 
     def backbone_source(self) -> tuple[str, str | None]:
         """(backbone name, adapter) from the manifest; a relative path that exists inside the bundle (a
@@ -159,8 +163,11 @@ def verify_checksums(root: Path, manifest: dict[str, Any]) -> None:
             raise BundleError(f"{file}: checksum mismatch (manifest {expected[:12]}…, file {actual[:12]}…)")
 
 
-def write_table(path: Path, table: np.ndarray) -> None:
-    save_file({TABLE_TENSOR: np.ascontiguousarray(table, dtype=np.float16)}, str(path))
+def write_table(path: Path, table: np.ndarray, sparse_weights: np.ndarray | None = None) -> None:
+    tensors = {TABLE_TENSOR: np.ascontiguousarray(table, dtype=np.float16)}
+    if sparse_weights is not None:
+        tensors[SPARSE_WEIGHTS_TENSOR] = np.ascontiguousarray(sparse_weights, dtype=np.float32)
+    save_file(tensors, str(path))
 
 
 def _load_tokenizer(file: Path) -> Tokenizer:
@@ -173,14 +180,25 @@ def _load_tokenizer(file: Path) -> Tokenizer:
     return tokenizer
 
 
-def _load_table(file: Path) -> np.ndarray:
+def _load_table(file: Path, manifest: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
     try:
         tensors = load_file(str(file))
     except (SafetensorError, OSError, ValueError) as exc:
         raise BundleError(f"{file}: not a readable safetensors file: {exc}") from None
     if TABLE_TENSOR not in tensors:
         raise BundleError(f"{file}: no tensor named {TABLE_TENSOR!r} (found {sorted(tensors)})")
-    return tensors[TABLE_TENSOR]
+    weighting = manifest["query"].get("sparse_weights")
+    if weighting is None:
+        return tensors[TABLE_TENSOR], None
+    weights = tensors.get(SPARSE_WEIGHTS_TENSOR)
+    rows = manifest["vocab_size"]
+    if weights is None or weights.dtype != np.float32 or weights.shape != (rows,):
+        found = "none" if weights is None else f"{weights.dtype} {list(weights.shape)}"
+        raise BundleError(f"{file}: manifest query.sparse_weights is {weighting!r}, so the file needs a float32 "
+                          f"tensor {SPARSE_WEIGHTS_TENSOR!r} of shape [{rows}] (found {found})")
+    if not (np.isfinite(weights).all() and (weights >= 0).all()):
+        raise BundleError(f"{file}: {SPARSE_WEIGHTS_TENSOR!r} holds negative, NaN or infinite weights")
+    return tensors[TABLE_TENSOR], weights
 
 
 def _verify_shapes(root: Path, manifest: dict[str, Any], tokenizer: Tokenizer, table: np.ndarray) -> None:

@@ -54,11 +54,22 @@ def _hash_tree(digest, root: Path) -> None:
 def check_index(client, index: str, bundle) -> None:
     """Refuse (MappingError) an index written by another document encoder than `bundle`'s; log a warning
     for an index that records none (ingested before ids were recorded: it cannot be checked)."""
-    import logging
-
     from lightretriever.mappings import check_document_encoder
 
-    unchecked = check_document_encoder(client, index, document_encoder_id(bundle))
+    _warn_unchecked(check_document_encoder(client, index, document_encoder_id(bundle)), bundle)
+
+
+async def check_index_async(client, index: str, bundle) -> None:
+    """`check_index` through opensearch-py's AsyncOpenSearch."""
+    from lightretriever.mappings import judge_document_encoders, recorded_document_encoders_async
+
+    recorded = await recorded_document_encoders_async(client, index)
+    _warn_unchecked(judge_document_encoders(recorded, document_encoder_id(bundle)), bundle)
+
+
+def _warn_unchecked(unchecked: list[str], bundle) -> None:
+    import logging
+
     if unchecked:
         logging.getLogger(__name__).warning(
             "index %s records no document encoder (ingested before ids were recorded): cannot check that %s "

@@ -15,6 +15,10 @@ MANIFEST_FILE = "manifest.json"
 TOKENIZER_FILE = "tokenizer/tokenizer.json"
 TABLE_FILE = "token_table.safetensors"
 TABLE_TENSOR = "table"
+# Per-token weights on the sparse query's counts (query.sparse_weights "idf"): float32 [vocab_size], a second
+# tensor of the table file (docs/design.md, "Light query encoding").
+SPARSE_WEIGHTS_TENSOR = "sparse_weights"
+SPARSE_WEIGHTINGS = (None, "idf")
 LEARNED_FUSION_FILE = "fusion/learned.txt"
 
 _INT = {"type": "integer", "minimum": 0}
@@ -71,6 +75,7 @@ SCHEMA: dict[str, Any] = {
             "properties": {
                 "unk_id": {"type": ["integer", "null"], "minimum": 0},
                 "exclude_ids": {"type": "array", "items": _INT},
+                "sparse_weights": {"enum": list(SPARSE_WEIGHTINGS)},
             },
         },
         "fusion": {

@@ -11,7 +11,7 @@ from lightretriever.client import add_connection_args, client_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from lightretriever.adapt.postprocess import CENTERS, WEIGHTS
+    from lightretriever.adapt.postprocess import CENTERS, SPARSE_WEIGHTS, WEIGHTS
 
     parser = subparsers.add_parser(
         "adapt", help="adapt a bundle's token table to an ingested corpus, without labels (new bundle)"
@@ -25,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--center", choices=CENTERS, default="table")
     parser.add_argument("--remove-directions", type=int, default=2, help="top principal directions removed")
     parser.add_argument("--weights", choices=WEIGHTS, default="idf", help="per-token weights folded in")
+    parser.add_argument("--sparse-weights", choices=SPARSE_WEIGHTS, default="idf",
+                        help="per-token weights on the sparse query's counts (default idf; none: plain counts)")
     parser.add_argument("--kinds", default="title,sentence", help="pseudo-query kinds: title,sentence,span "
                         "(empty: the query log only)")
     parser.add_argument("--per-doc", type=int, default=2, help="sentences/spans per document")
@@ -59,7 +61,8 @@ def _adapt(args: argparse.Namespace) -> int:
         loop = LoopConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, candidates=args.candidates,
                           seed=args.seed, loss=LossWeights(args.loss_vector, args.loss_kl, args.loss_contrastive))
     options = AdaptOptions(
-        postprocess=PostProcessSpec(args.center, args.remove_directions, args.weights),
+        postprocess=PostProcessSpec(args.center, args.remove_directions, args.weights,
+                                    sparse_weights=args.sparse_weights),
         train=not args.postprocess_only,
         kinds=tuple(k for k in args.kinds.split(",") if k),
         per_doc=args.per_doc,

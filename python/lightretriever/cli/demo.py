@@ -82,6 +82,47 @@ def _bundle(args: argparse.Namespace):
     return build_bundle("minilm", path, overwrite=True)
 
 
+def _own_copy(bundle):
+    """The bundle the demo may write its learned fusion into: the demo's own bundle as it is, a bundle the
+    user passed copied under the demo home first (a shared or released bundle is never modified)."""
+    import shutil
+
+    from lightretriever.bundle import Bundle
+    from lightretriever.errors import BundleError
+    from lightretriever.files import staged_dir
+    from lightretriever.node import default_home
+
+    demo_home = (default_home() / "demo").resolve()
+    if bundle.path.resolve().is_relative_to(demo_home):
+        return bundle
+    path = demo_home / f"{bundle.path.name}-with-fusion"
+    try:
+        copy = Bundle.load(path)
+        if copy.manifest["files"] == bundle.manifest["files"]:
+            print(f"reusing {path} (a copy of {bundle.path} that holds the demo's learned fusion)")
+            return copy
+    except BundleError:
+        pass
+    print(f"copying {bundle.path} to {path}: the learned fusion is trained into the copy, not into your bundle")
+    with staged_dir(path) as tmp:
+        shutil.copytree(bundle.path, tmp, dirs_exist_ok=True)
+    return Bundle.load(path)
+
+
+def already_ingested(client, index: str, dataset: Path, bundle, state: Path) -> bool:
+    """True when `index` already holds the whole corpus written by this bundle's document encoder but the
+    state dir has no checkpoint (ingested by another run, another machine, or `lightretriever ingest` with
+    another --state-dir): the demo then searches it as it is instead of encoding the corpus again."""
+    from lightretriever.bundle.identity import check_index
+
+    if any(state.glob("*.checkpoint.json")) or not client.indices.exists(index=index):
+        return False
+    check_index(client, index, bundle)  # another document encoder's vectors: MappingError, never searched
+    with open(dataset / "corpus.jsonl", encoding="utf-8") as fh:
+        records = sum(1 for line in fh if line.strip())
+    return int(client.count(index=index)["count"]) == records
+
+
 ADAPTED_SYSTEMS = ("light-dense", "hybrid-linear", "hybrid-rrf")
 DEMO_PSEUDO_QUERIES = 6000
 
@@ -131,15 +172,21 @@ def run(args: argparse.Namespace) -> int:
     bundle = _bundle(args)
     index = args.index or f"{dataset.name}-demo"
     state = default_home() / "demo" / f"ingest-{index}"
-    print(f"ingesting {dataset} into {index} (resumable; state in {state}) ...")
-    rc = cli_main(["ingest", "--source", f"beir:{dataset}", "--bundle", str(bundle.path), "--index", index,
-                   "--state-dir", str(state), *_connection_flags(args)])
-    if rc:
-        return rc
+    if already_ingested(client, index, dataset, bundle, state):
+        print(f"{index} already holds the {dataset.name} corpus, written by this bundle's document encoder: "
+              "searching it as it is (no encoding)")
+    else:
+        print(f"ingesting {dataset} into {index} (resumable; state in {state}) ...")
+        rc = cli_main(["ingest", "--source", f"beir:{dataset}", "--bundle", str(bundle.path), "--index", index,
+                       "--state-dir", str(state), *_connection_flags(args)])
+        if rc:
+            return rc
 
     from lightretriever.evaluate import evaluate_dataset
 
     has_train = (dataset / "qrels" / "train.tsv").is_file()
+    if has_train and not (bundle.manifest.get("fusion") or {}).get("learned"):
+        bundle = _own_copy(bundle)
     report = evaluate_dataset(dataset, bundle, index, client, split="test",
                               train_split="train" if has_train else None,
                               max_queries=args.max_queries, out_dir=args.out)

@@ -89,7 +89,7 @@ def evaluate_dataset(
     )
     fallback = [r.name for r in results if r.name == "hybrid-learned" and r.fusion != "learned"]
     if fallback:
-        report.notes.append("hybrid-learned fell back to linear: the bundle has no trained fusion model")
+        report.notes.append("hybrid-learned fell back to rrf: the bundle has no trained fusion model")
     if out_dir:
         for kind, path in report.write(out_dir, out_stem).items():
             log.info("wrote %s %s", kind, path)

@@ -25,8 +25,16 @@ log = logging.getLogger(__name__)
 
 NAMES = ("linear", "rrf", "learned")
 # rrf over dense, sparse and BM25: it holds up without labels and without a tuned table, where linear
-# 0.7 dense / 0.3 sparse collapses with a zero-shot table (docs/results.md, issue 12)
+# 0.7 dense / 0.3 sparse collapses with a zero-shot table (docs/results.md, issue 12). It is also what a
+# `learned` request falls back to when the bundle holds no trained model.
 DEFAULT_NAME = "rrf"
+
+
+def preferred_default(config: Mapping | None) -> str:
+    """The fusion a bundle defaults to: `learned` once it holds a trained model (trained on a train split's
+    labels; measured above rrf on SciFact, Cranfield and CISI, bench/regressions/), else the label-free rrf.
+    tests/fuse/test_default_fusion.py checks this choice against every measured collection."""
+    return "learned" if (config or {}).get("learned") else DEFAULT_NAME
 
 
 def default_config() -> dict[str, Any]:
@@ -53,8 +61,8 @@ class Fusion:
 
     def systems(self) -> tuple[str, ...]:
         """The sub-queries this fusion reads, as the Java `Fusion.systems()`: linear its weighted
-        systems, learned its model's, rrf all; a learned request that fell back to linear sends all
-        (so Python, the evaluation and the plugin send the same sub-queries)."""
+        systems, learned its model's, rrf all (also when a learned request fell back to it), so Python,
+        the evaluation and the plugin send the same sub-queries."""
         return self.needs
 
 
@@ -65,7 +73,7 @@ def build_fusion(
 ) -> Fusion:
     """`config` is manifest["fusion"] (defaults when None); `name` None means config["default"].
 
-    `learned` without a trained model (config["learned"] null) falls back to `linear` with a warning.
+    `learned` without a trained model (config["learned"] null) falls back to `rrf` (DEFAULT_NAME) with a warning.
     """
     config = {**default_config(), **(config or {})}
     requested = name or config.get("default") or DEFAULT_NAME
@@ -84,14 +92,24 @@ def build_fusion(
                 _in_order(model.systems),
             )
         log.warning(
-            "fusion 'learned' requested but the bundle has no trained model; falling back to 'linear'"
+            "fusion 'learned' requested but the bundle has no trained model; falling back to '%s'", DEFAULT_NAME
         )
-    if requested == "rrf":
+        algorithm = DEFAULT_NAME
+    else:
+        algorithm = requested
+    if name is None and requested == "linear" and _untuned(config):
+        log.warning("the bundle's default fusion is 'linear' with the untuned 0.7/0.3 weights, measured far below "
+                    "rrf without labels (docs/results.md, issue 12); pass fusion='rrf' or set fusion.default")
+    if algorithm == "rrf":
         k = (config.get("rrf") or {}).get("k", DEFAULT_K)
         return Fusion("rrf", requested, _ignore_query(partial(fuse_rrf, k=k)), ALL_SYSTEMS)
     weights = dict((config.get("linear") or {}).get("weights", DEFAULT_WEIGHTS))
-    needs = ALL_SYSTEMS if requested == "learned" else _in_order(s for s, w in weights.items() if w)
+    needs = _in_order(s for s, w in weights.items() if w)
     return Fusion("linear", requested, _ignore_query(partial(fuse_linear, weights=weights)), needs)
+
+
+def _untuned(config: Mapping) -> bool:
+    return dict((config.get("linear") or {}).get("weights", DEFAULT_WEIGHTS)) == dict(DEFAULT_WEIGHTS)
 
 
 def _in_order(systems) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from lightretriever.errors import QueryError
 from lightretriever.fuse.features import feature_names
 from lightretriever.fuse.learn.dataset import QueryCandidates, build_training_set
 from lightretriever.fuse.learn.trainer import DEFAULT_PARAMS, DEFAULT_ROUNDS, cross_validate, train_lambdarank
+from lightretriever.fuse.registry import preferred_default
 from lightretriever.rewrite.execute import execute
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ def train_fusion(
     if save:
         bundle.add_file(LEARNED_FUSION_FILE, booster.model_to_string().encode("utf-8"))
         bundle.update_section("fusion.learned", entry)
+        bundle.update_section("fusion.default", preferred_default(bundle.manifest["fusion"]))  # learned now
         log.info("saved learned fusion to %s/%s", bundle.path, LEARNED_FUSION_FILE)
     return TrainSummary(
         queries=len(queries),

@@ -24,14 +24,17 @@ class EncodingVectorsTest {
         for (Map.Entry<String, Object> entry : all.entrySet()) {
             Object cfg = entry.getValue();
             HfTokenizer tokenizer = HfTokenizer.fromJson(Vectors.json(Vectors.get(cfg, "tokenizer")));
-            TokenTable table = TokenTable.fromSafetensors(Vectors.bytes(Vectors.get(cfg, "table")));
+            byte[] tableFile = Vectors.bytes(Vectors.get(cfg, "table"));
+            TokenTable table = TokenTable.fromSafetensors(tableFile);
+            String weightsTensor = Vectors.get(cfg, "sparse_weights");
+            float[] weights = weightsTensor == null ? null : TokenTable.sparseWeightsFromSafetensors(tableFile, weightsTensor, table.rows());
             List<Integer> exclude = new ArrayList<>();
             for (Object id : (List<?>) Vectors.get(cfg, "exclude_ids")) {
                 exclude.add(((Number) id).intValue());
             }
             Number unk = Vectors.get(cfg, "unk_id");
             QueryEncoder encoder = new QueryEncoder(tokenizer, table, ((Number) Vectors.get(cfg, "max_length")).intValue(),
-                unk == null ? null : unk.intValue(), exclude);
+                unk == null ? null : unk.intValue(), exclude, weights);
             for (Object c : (List<?>) Vectors.get(cfg, "cases")) {
                 String text = Vectors.get(c, "text");
                 String where = entry.getKey() + " [" + text + "]";
@@ -50,17 +53,19 @@ class EncodingVectorsTest {
                 assertEquals(Vectors.get(c, "truncated"), enc.truncated(), where + " truncated");
                 assertEquals(((Number) Vectors.get(c, "oov_share")).doubleValue(), enc.oovShare(), 1e-12, where + " oov_share");
                 Map<String, Double> sparse = new LinkedHashMap<>();
-                enc.sparse().forEach((id, count) -> sparse.put(String.valueOf(id), (double) count));
+                enc.sparse().forEach((id, value) -> sparse.put(String.valueOf(id), value));
                 Map<String, Double> expectedSparse = new LinkedHashMap<>();
                 ((Map<?, ?>) Vectors.get(c, "sparse")).forEach((k, v) -> expectedSparse.put((String) k, ((Number) v).doubleValue()));
-                assertEquals(expectedSparse, sparse, where + " sparse");
+                assertEquals(expectedSparse, sparse, where + " sparse"); // exact: the same double products
                 List<?> dense = Vectors.get(c, "dense");
                 assertEquals(dense.size(), enc.dense().length, where + " dim");
                 for (int j = 0; j < dense.size(); j++) {
-                    assertEquals(((Number) dense.get(j)).doubleValue(), enc.dense()[j], 1e-6, where + " dense[" + j + "]");
+                    // exact: both sides take the norm from float64 squares, rounded once to float32
+                    assertEquals((float) ((Number) dense.get(j)).doubleValue(), enc.dense()[j], 0.0f, where + " dense[" + j + "]");
                 }
             }
         }
         assertTrue(checked >= 20, "too few encoding vectors: " + checked);
+        assertTrue(all.values().stream().anyMatch(cfg -> Vectors.get(cfg, "sparse_weights") != null), "no weighted sparse vectors");
     }
 }

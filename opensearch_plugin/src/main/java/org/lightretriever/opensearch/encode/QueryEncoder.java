@@ -7,15 +7,28 @@ import java.util.Map;
 import java.util.Set;
 import org.lightretriever.opensearch.tokenize.HfTokenizer;
 
-/** Model-free query encoding: tokenise, drop unk/special ids, mean of table rows (L2-normalised), id counts. */
+/**
+ * Model-free query encoding: tokenise, drop unk/special ids, mean of table rows (L2-normalised), id counts (times
+ * the bundle's per-token sparse weights when it has them: manifest query.sparse_weights).
+ */
 public final class QueryEncoder {
     private final HfTokenizer tokenizer;
     private final TokenTable table;
     private final int maxLength;
     private final int unkId;
     private final Set<Integer> excludeIds;
+    private final float[] sparseWeights; // null: plain counts
 
     public QueryEncoder(HfTokenizer tokenizer, TokenTable table, int maxLength, Integer unkId, Iterable<Integer> excludeIds) {
+        this(tokenizer, table, maxLength, unkId, excludeIds, null);
+    }
+
+    public QueryEncoder(HfTokenizer tokenizer, TokenTable table, int maxLength, Integer unkId, Iterable<Integer> excludeIds,
+                        float[] sparseWeights) {
+        if (sparseWeights != null && sparseWeights.length != table.rows()) {
+            throw new IllegalArgumentException("sparse weights have " + sparseWeights.length + " entries but the token table " + table.rows() + " rows");
+        }
+        this.sparseWeights = sparseWeights;
         this.tokenizer = tokenizer;
         this.table = table;
         this.maxLength = maxLength;
@@ -120,10 +133,9 @@ public final class QueryEncoder {
         if (kept == 0) {
             throw new IllegalArgumentException("lightretriever query [" + text + "]: query has no known tokens");
         }
-        float n = kept;
+        // No division by the count: the normalisation cancels it (design.md), and Python leaves it out too.
         double sq = 0;
         for (int j = 0; j < dense.length; j++) {
-            dense[j] = dense[j] / n;
             sq += (double) dense[j] * dense[j];
         }
         float norm = (float) Math.sqrt(sq);
@@ -132,8 +144,11 @@ public final class QueryEncoder {
                 dense[j] = dense[j] / norm;
             }
         }
+        Map<Integer, Double> sparse = new LinkedHashMap<>();
+        // count × the float32 weight, in double: Python's `c * weights[i]` gives the same value
+        counts.forEach((id, count) -> sparse.put(id, sparseWeights == null ? (double) count : count * (double) sparseWeights[id]));
         int nTokens = ids.length;
-        return new QueryEncoding(ids, dense, counts, nTokens, nUnknown, truncated, nTokens == 0 ? 0.0 : (double) nUnknown / nTokens);
+        return new QueryEncoding(ids, dense, sparse, nTokens, nUnknown, truncated, nTokens == 0 ? 0.0 : (double) nUnknown / nTokens);
     }
 
     public int dim() {

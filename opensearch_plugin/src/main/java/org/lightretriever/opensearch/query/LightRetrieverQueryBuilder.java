@@ -393,8 +393,8 @@ public final class LightRetrieverQueryBuilder extends AbstractQueryBuilder<Light
         String resolved = fusion != null ? fusion : loaded.defaultFusion();
         Fusion method = loaded.fusion(resolved, LightModel.ALL_SYSTEMS);
         // as the Python evaluation runs the hybrids: linear runs its weighted systems, learned its model's
-        // systems, rrf (and learned without a trained model) all three; `systems` adds to that set
-        List<String> needed = "learned".equals(resolved) && !loaded.hasLearned() ? LightModel.ALL_SYSTEMS : method.systems();
+        // systems, rrf (also learned without a trained model: it falls back to rrf) all three; `systems` adds to that set
+        List<String> needed = method.systems();
         List<String> run = LightModel.ALL_SYSTEMS.stream()
             .filter(s -> needed.contains(s) || (systems != null && systems.contains(s))).toList();
         SubQueries sub = new SubQueries(cut[0].text(), encoding, k, filter, denseField, sparseField, textFields);

@@ -86,15 +86,15 @@ final class SubQueries {
     }
 
     /**
-     * One rank_feature clause (linear, boost = count) per token id, ordered by id. rank_feature lives in the
+     * One rank_feature clause (linear, boost = count, or count × weight) per token id, ordered by id. rank_feature lives in the
      * mapper-extras module, so the clause is parsed through the node's query registry rather than linked.
      */
     private QueryBuilder sparse(NamedXContentRegistry registry) throws IOException {
         BoolQueryBuilder bool = QueryBuilders.boolQuery().minimumShouldMatch(1);
-        for (Map.Entry<Integer, Integer> e : new TreeMap<>(encoding.sparse()).entrySet()) {
+        for (Map.Entry<Integer, Double> e : new TreeMap<>(encoding.sparse()).entrySet()) {
             XContentBuilder json = XContentFactory.jsonBuilder().startObject().startObject("rank_feature")
                 .field("field", sparseField + "." + e.getKey()).startObject("linear").endObject()
-                .field("boost", (double) e.getValue()).endObject().endObject();
+                .field("boost", e.getValue().doubleValue()).endObject().endObject();
             try (XContentParser parser = JsonXContent.jsonXContent.createParser(registry, LoggingDeprecationHandler.INSTANCE,
                 BytesReference.bytes(json).streamInput())) {
                 parser.nextToken();

@@ -28,6 +28,9 @@ public final class LightModel {
     public static final String TOKENIZER = "tokenizer/tokenizer.json";
     public static final String TABLE = "token_table.safetensors";
     public static final List<String> ALL_SYSTEMS = List.of("dense", "sparse", "bm25");
+    /** manifest query.sparse_weights: the one weighting, and the table file's tensor that holds it (bundle/manifest.py). */
+    static final String SPARSE_WEIGHTING = "idf";
+    static final String SPARSE_WEIGHTS_TENSOR = "sparse_weights";
 
     private final String name;
     private final Map<String, Object> manifest;
@@ -122,7 +125,16 @@ public final class LightModel {
         Map<String, Object> maxLength = ManifestReader.object(manifest, "max_length", "max_length");
         List<Integer> exclude = ManifestReader.integers(query.getOrDefault("exclude_ids", List.of()), "query.exclude_ids");
         Integer unk = query.get("unk_id") == null ? null : ManifestReader.integer(query.get("unk_id"), "query.unk_id");
-        return new QueryEncoder(tokenizer, table, ManifestReader.integer(maxLength.getOrDefault("query", 64), "max_length.query"), unk, exclude);
+        float[] sparseWeights = null;
+        Object weighting = query.get("sparse_weights");
+        if (weighting != null) {
+            if (!SPARSE_WEIGHTING.equals(weighting)) {
+                throw new IllegalArgumentException("manifest query.sparse_weights must be null or \"" + SPARSE_WEIGHTING + "\", got " + weighting);
+            }
+            sparseWeights = TokenTable.sparseWeightsFromSafetensors(files.get(TABLE), SPARSE_WEIGHTS_TENSOR, table.rows());
+        }
+        return new QueryEncoder(tokenizer, table, ManifestReader.integer(maxLength.getOrDefault("query", 64), "max_length.query"), unk, exclude,
+            sparseWeights);
     }
 
     /** Step 3a: the linear weights (default: Fusions.defaultWeights(), the paper's). */
@@ -155,12 +167,12 @@ public final class LightModel {
 
     /**
      * The fusion by name (null: the manifest default). `learned` without a trained model falls back to
-     * `linear`, as the Python side does. RRF and linear fuse over `systems` (the systems that ran).
+     * `rrf` ({@link Fusions#DEFAULT}), as the Python side does. RRF and linear fuse over `systems` (the systems that ran).
      */
     public Fusion fusion(String requested, List<String> systems) {
         String fusionName = requested == null ? defaultFusion : requested;
         return switch (fusionName) {
-            case "learned" -> learned != null ? learned : new LinearFusion(linearWeights);
+            case "learned" -> learned != null ? learned : new RrfFusion(rrfK, systems);
             case "rrf" -> new RrfFusion(rrfK, systems);
             case "linear" -> new LinearFusion(linearWeights);
             default -> throw new IllegalArgumentException("unknown fusion [" + fusionName + "]; choose one of " + Fusions.NAMES);

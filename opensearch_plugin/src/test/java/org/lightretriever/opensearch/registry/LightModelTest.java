@@ -54,7 +54,7 @@ class LightModelTest {
         assertEquals(List.of("dense"), model.fusion("linear", LightModel.ALL_SYSTEMS).systems());
         assertEquals(4, model.encoder().encode("p53 in cancer").dense().length);
         LightModel plain = LightModel.build("p", manifest(files, false), files);
-        assertTrue(plain.fusion("learned", LightModel.ALL_SYSTEMS) instanceof LinearFusion); // falls back, like Python
+        assertTrue(plain.fusion("learned", LightModel.ALL_SYSTEMS) instanceof RrfFusion); // falls back to rrf, like Python
     }
 
     @Test
@@ -74,6 +74,30 @@ class LightModelTest {
         reason = assertThrows(IllegalArgumentException.class, () -> LightModel.build("m", wrongDim, files)).getMessage();
         assertTrue(reason.contains("token table has dimension 4 but manifest dense_dim is 8"), reason);
         assertThrows(IllegalArgumentException.class, () -> ModelStore.checkName("Bad Name"));
+    }
+
+    @Test
+    void sparseWeightsComeFromTheTableFileWhenTheManifestNamesThem() throws Exception {
+        Map<String, byte[]> files = files();
+        files.put(LightModel.TABLE, Vectors.bytes("tables/minilm_d2_idf.safetensors"));
+        Map<String, Object> manifest = manifest(files, false);
+        manifest.put("dense_dim", 2);
+        LightModel counts = LightModel.build("c", manifest, files);
+        assertEquals(Map.of(4456, 2.0), counts.encoder().encode("cancer cancer").sparse()); // no weighting named: counts
+        Map<String, Object> weighted = new LinkedHashMap<>(manifest);
+        weighted.put("query", Map.of("unk_id", 100, "exclude_ids", List.of(0, 100), "sparse_weights", "idf"));
+        double weight = LightModel.build("w", weighted, files).encoder().encode("cancer cancer").sparse().get(4456);
+        assertEquals(2.0 * org.lightretriever.opensearch.encode.TokenTable.sparseWeightsFromSafetensors(
+            files.get(LightModel.TABLE), "sparse_weights", 30522)[4456], weight, 0.0);
+        Map<String, byte[]> noTensor = files();  // minilm_d4: a table without weights
+        Map<String, Object> missing = new LinkedHashMap<>(manifest(noTensor, false));
+        missing.put("query", Map.of("unk_id", 100, "exclude_ids", List.of(0), "sparse_weights", "idf"));
+        String reason = assertThrows(IllegalArgumentException.class, () -> LightModel.build("m", missing, noTensor)).getMessage();
+        assertTrue(reason.contains("sparse weights \"sparse_weights\": no such tensor"), reason);
+        Map<String, Object> unknown = new LinkedHashMap<>(manifest);
+        unknown.put("query", Map.of("unk_id", 100, "exclude_ids", List.of(0), "sparse_weights", "bm42"));
+        reason = assertThrows(IllegalArgumentException.class, () -> LightModel.build("m", unknown, files)).getMessage();
+        assertTrue(reason.contains("manifest query.sparse_weights must be null or \"idf\", got bm42"), reason);
     }
 
     @Test
