@@ -15,6 +15,9 @@ from lightretriever.errors import MappingError, RecordError
 DENSE_FIELD = "dense"
 META_KEY = "lightretriever"  # mapping _meta section
 ENCODER_META = "document_encoder"  # its key: lightretriever.bundle.identity.document_encoder_id
+# its key: the precisions the document encoder ran in (["float32"], ["bfloat16"], ...). Not part of the
+# identity: the same weights in bfloat16 give encodings within rounding of float32's (docs/results.md)
+DTYPES_META = "document_dtypes"
 
 
 def mappings_dir() -> Path:
@@ -82,20 +85,25 @@ def cluster_layout(client: Any) -> dict[str, int]:
     return {"shards": data_nodes, "replicas": 1}
 
 
-def create_index(client: Any, name: str, dense_dim: int, *, encoder_id: str | None = None, **params: Any) -> bool:
+def create_index(client: Any, name: str, dense_dim: int, *, encoder_id: str | None = None,
+                 dtype: str | None = None, **params: Any) -> bool:
     """Create `name` from mappings/ (True), or accept an existing one whose dimension matches (False).
 
     `shards`/`replicas` not given come from the cluster's size (cluster_layout). `encoder_id`
-    (lightretriever.bundle.identity) is recorded in the mapping's `_meta`; an existing index or alias that
-    records another one, or has another dimension, or no knn_vector `dense`, raises MappingError.
+    (lightretriever.bundle.identity) and the encoder's precision `dtype` are recorded in the mapping's
+    `_meta`; an existing index or alias that records another encoder id, or has another dimension, or no
+    knn_vector `dense`, raises MappingError (another precision does not: see record_document_dtype).
     """
     from opensearchpy.exceptions import RequestError
 
     if not client.indices.exists(index=name):
         layout = {} if {"shards", "replicas"} <= params.keys() else cluster_layout(client)
         body = index_body(dense_dim, **{**layout, **params})
-        if encoder_id:
-            body["mappings"]["_meta"] = {META_KEY: {ENCODER_META: encoder_id}}
+        meta = {ENCODER_META: encoder_id} if encoder_id else {}
+        if dtype:
+            meta[DTYPES_META] = [dtype]
+        if meta:
+            body["mappings"]["_meta"] = {META_KEY: meta}
         try:
             client.indices.create(index=name, body=body)
             return True
@@ -112,6 +120,8 @@ def create_index(client: Any, name: str, dense_dim: int, *, encoder_id: str | No
             )
     if encoder_id:
         check_document_encoder(client, name, encoder_id)
+    if dtype:
+        record_document_dtype(client, name, dtype)
     return False
 
 
@@ -143,6 +153,45 @@ def _encoders_in(mappings: dict) -> dict[str, str | None]:
         meta = (body.get("mappings", {}).get("_meta") or {}).get(META_KEY) or {}
         found[index] = meta.get(ENCODER_META)
     return found
+
+
+def _mapping_meta(client: Any, name: str) -> dict[str, dict]:
+    """{concrete index: its mapping's whole `_meta` ({} when none)} for an index or alias."""
+    from opensearchpy.exceptions import NotFoundError
+
+    try:
+        mappings = client.indices.get_mapping(index=name)
+    except NotFoundError:
+        return {}
+    return {index: body.get("mappings", {}).get("_meta") or {} for index, body in mappings.items()}
+
+
+def recorded_document_dtypes(client: Any, name: str) -> dict[str, list[str] | None]:
+    """{concrete index: the precisions its documents were encoded in (None: not recorded)}."""
+    return {index: (meta.get(META_KEY) or {}).get(DTYPES_META) for index, meta in _mapping_meta(client, name).items()}
+
+
+def record_document_dtype(client: Any, name: str, dtype: str) -> None:
+    """Add `dtype` to the precisions an existing index records, warning when it mixes two.
+
+    The same weights in another precision write encodings within rounding of the recorded ones, so this
+    never refuses; the record says the index holds both. An index that records no precision (written before
+    they were recorded) is left as it is: what its other documents were encoded in is unknown.
+    """
+    import logging
+
+    for index, whole in _mapping_meta(client, name).items():
+        meta = whole.get(META_KEY) or {}
+        recorded = meta.get(DTYPES_META)
+        if recorded is None or dtype in recorded:
+            continue
+        logging.getLogger(__name__).warning(
+            "index %s holds documents encoded in %s; this job encodes in %s (same weights, encodings differ "
+            "by rounding)", index, ", ".join(recorded), dtype,
+        )
+        # a mapping update replaces the whole _meta: keep every other key
+        updated = {**whole, META_KEY: {**meta, DTYPES_META: sorted({*recorded, dtype})}}
+        client.indices.put_mapping(index=index, body={"_meta": updated})
 
 
 def check_document_encoder(client: Any, name: str, encoder_id: str) -> list[str]:

@@ -104,6 +104,22 @@ def default_dtype(device: torch.device, kind: str) -> torch.dtype:
     return torch.float16
 
 
+def cpu_has_native_bf16() -> bool:
+    """AVX512-BF16 or AMX: the CPU multiplies bfloat16 in hardware (3-3.4x float32 on this project's CPU,
+    docs/benchmarks.md). Elsewhere torch emulates bfloat16 matmuls, which is slower than float32."""
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch has no public check
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
+
+def ingest_dtype(device: torch.device) -> torch.dtype | None:
+    """The documents' precision when ingest is given none: bfloat16 on a CPU that has it natively (no system
+    lost more than 0.005 nDCG@10 against float32 on SciFact, Cranfield or CISI: docs/results.md), else None,
+    which is default_dtype's choice (half precision on a GPU, float32 on other CPUs)."""
+    if device.type == "cpu" and cpu_has_native_bf16():
+        return torch.bfloat16
+    return None
+
+
 def _detect_kind(config) -> str:
     from transformers.models.auto.modeling_auto import (
         MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,

@@ -76,8 +76,9 @@ class DocumentEncoder:
     @classmethod
     def from_bundle(cls, bundle: Bundle, device: str | None = None, batch_size: int = 32,
                     dtype: str | torch.dtype | None = None) -> DocumentEncoder:
-        """`dtype` None: float32 on CPU, half precision on a GPU (backbone.default_dtype). "bfloat16" on a CPU
-        with AVX512-BF16/AMX is about 3x faster but changes the encodings slightly: opt-in."""
+        """`dtype` None: float32 on CPU, half precision on a GPU (backbone.default_dtype), so encodings compare
+        exactly. "bfloat16" on a CPU with AVX512-BF16/AMX is about 3x faster and changes them slightly; ingest
+        uses it there by default (backbone.ingest_dtype)."""
         m = bundle.manifest
         bb = m["backbone"]
         name, adapter = bundle.backbone_source()

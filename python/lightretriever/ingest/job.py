@@ -88,6 +88,7 @@ class IngestJob:
         splitter: PassageSplitter | None = None,
         schema_check: Any = None,
         encoder_id: str | None = None,
+        encoder_dtype: str | None = None,
     ):
         if not (config.index or config.alias):
             raise ValueError("an index or an alias is required")
@@ -103,6 +104,7 @@ class IngestJob:
         self.dense_dim = dense_dim
         self.bundle_checksum = bundle_checksum
         self.encoder_id = encoder_id  # recorded in the index's _meta (lightretriever.bundle.identity)
+        self.encoder_dtype = encoder_dtype  # the encoder's precision, recorded next to it ("bfloat16", ...)
         self.splitter = splitter
         limits = Limits(config.max_record_bytes, precomputed=encoder is None, dense_dim=dense_dim)
         kwargs = {} if schema_check is None else {"schema_check": schema_check}
@@ -157,7 +159,8 @@ class IngestJob:
         resuming = saved is not None and saved.position > 0
         self.state = saved or ckpt.Checkpoint(identity=self._identity(index))
         start = self.state.position
-        created_now = ensure_index(self.client, index, self.dense_dim, resuming=resuming, encoder_id=self.encoder_id)
+        created_now = ensure_index(self.client, index, self.dense_dim, resuming=resuming, encoder_id=self.encoder_id,
+                                   dtype=self.encoder_dtype)
         # An index this run created held nothing before it: each distinct id written is a new document,
         # whatever OpenSearch answered. Its "updated" is not to be trusted for that when a node fails: the
         # coordinating node retries a shard's write on the promoted replica, which already has it.

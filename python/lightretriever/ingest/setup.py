@@ -34,7 +34,8 @@ def build_job(
     dtype: str | None = None,
     encoder: Any = None,
 ) -> IngestJob:
-    """Load the bundle's encoder (torch) unless `precomputed` or an `encoder` object is given."""
+    """Load the bundle's encoder (torch) unless `precomputed` or an `encoder` object is given; `dtype` None is
+    encode.backbone.ingest_dtype's choice (bfloat16 on a CPU that has it natively)."""
     source = open_source(source_spec, fields, client=client, csv_delimiter=csv_delimiter)
     bundle = None
     if bundle_dir is not None:
@@ -53,9 +54,11 @@ def build_job(
             raise LightRetrieverError("--bundle is required unless --precomputed")
         checksum = bundle_checksum(bundle_dir)  # type: ignore[arg-type]
         if encoder is None:
+            from lightretriever.encode.backbone import ingest_dtype, resolve_device
             from lightretriever.encode.document import DocumentEncoder
 
-            encoder = DocumentEncoder.from_bundle(bundle, device=device, batch_size=encoder_batch_size, dtype=dtype)
+            encoder = DocumentEncoder.from_bundle(bundle, device=device, batch_size=encoder_batch_size,
+                                                  dtype=dtype or ingest_dtype(resolve_device(device)))
     splitter = None
     if split_passages:
         if bundle is None:
@@ -67,11 +70,14 @@ def build_job(
             bundle.tokenizer, manifest["max_length"]["document"] - prompt_tokens, overlap=passage_overlap
         )
     encoder_id = None
+    # the precision the model runs in, recorded in the index's _meta (None: precomputed or not a torch model)
+    model_dtype = getattr(getattr(encoder, "backbone", None), "dtype", None)
+    encoder_dtype = None if model_dtype is None else str(model_dtype).removeprefix("torch.")
     if bundle is not None:
         from lightretriever.bundle.identity import document_encoder_id
 
         encoder_id = document_encoder_id(bundle)
     return IngestJob(
         client, source, encoder, config, dense_dim=dense_dim, bundle_checksum=checksum, splitter=splitter,
-        encoder_id=encoder_id,
+        encoder_id=encoder_id, encoder_dtype=encoder_dtype,
     )
