@@ -34,7 +34,17 @@ if [[ ! -f $T/manifest.json ]]; then
       --checkpoint-every 10 --mine-index "$PREFIX-scifact-bm25" --no-progress --export-bundle "$T" \
       2> "$OUT/train.time.txt" || { stamp "training failed"; tail -30 "$OUT/train.time.txt"; exit 1; }
 fi
-for C in $CORPORA; do
+adapt_eval() {  # corpus variant: adapt the trained bundle to the corpus's index, then eval the adapted bundle
+  local C=$1 V=$2 I=$PREFIX-$1-trained A=$BUNDLES/$PREFIX-trained-adapted-$1 FLAGS=()
+  [[ $V == pp ]] && { A=$A-pp; FLAGS=(--postprocess-only); }
+  stamp "adapt $C ($V) -> $A"
+  $N /usr/bin/time -v lightretriever adapt --bundle "$T" --index "$I" --out "$A" "${FLAGS[@]}" \
+      > "$OUT/adapt-$C-$V.json" 2> "$OUT/adapt-$C-$V.time.txt"
+  stamp "eval $C, $V"
+  $N lightretriever eval --dataset "$DATA/$C" --split test --bundle "$A" --index "$I" --no-hnsw \
+      --systems light-dense,hybrid-linear,hybrid-rrf --out "$OUT/eval" --stem "$C-trained-$V"
+}
+for C in $CORPORA; do  # the target (default adapt) on every corpus first, the post-processing-only variant after
   I=$PREFIX-$C-trained
   stamp "ingest $C -> $I"
   $N /usr/bin/time -v lightretriever ingest --bundle "$T" --source "beir:$DATA/$C" --index "$I" \
@@ -42,15 +52,7 @@ for C in $CORPORA; do
   stamp "eval $C, trained bundle"
   $N lightretriever eval --dataset "$DATA/$C" --split test --bundle "$T" --index "$I" --no-hnsw \
       --systems bm25,full-dense,light-dense,light-sparse,hybrid-linear,hybrid-rrf --out "$OUT/eval" --stem "$C-trained"
-  for V in adapted pp; do
-    A=$BUNDLES/$PREFIX-trained-adapted-$C; FLAGS=()
-    [[ $V == pp ]] && { A=$A-pp; FLAGS=(--postprocess-only); }
-    stamp "adapt $C ($V) -> $A"
-    $N /usr/bin/time -v lightretriever adapt --bundle "$T" --index "$I" --out "$A" "${FLAGS[@]}" \
-        > "$OUT/adapt-$C-$V.json" 2> "$OUT/adapt-$C-$V.time.txt"
-    stamp "eval $C, $V"
-    $N lightretriever eval --dataset "$DATA/$C" --split test --bundle "$A" --index "$I" --no-hnsw \
-        --systems light-dense,hybrid-linear,hybrid-rrf --out "$OUT/eval" --stem "$C-trained-$V"
-  done
+  adapt_eval "$C" adapted
 done
+for C in $CORPORA; do adapt_eval "$C" pp; done
 stamp "done"
