@@ -168,3 +168,40 @@ def test_adapted_bundle_refuses_an_index_of_another_document_encoder(tiny_corpus
     with pytest.raises(MappingError, match="document encoder"):  # ingest refuses to mix encoders too
         create_index(os_client, other, 384, encoder_id=source_id)
     assert json.loads((adapted.path / "manifest.json").read_text())["document_encoder"]["id"] == source_id
+
+
+def test_corpus_cache_is_read_again_when_the_index_behind_the_name_changes(tiny_corpus, minilm_bundle, os_client,
+                                                                          unique_index, tmp_path):
+    """The corpus cache beside --out must not outlive the index: a corpus re-ingested under the same name with
+    as many documents (typically once more, with a trained bundle) is read again, so the new table is never
+    distilled towards the old document vectors."""
+    from opensearchpy import helpers
+
+    from lightretriever.adapt.corpus import read_index, read_index_cached
+    from lightretriever.bundle.identity import document_encoder_id
+    from lightretriever.mappings import create_index
+
+    _, index = tiny_corpus
+    stored = read_index(os_client, index, progress=False)
+    encoder = document_encoder_id(Bundle.load(minilm_bundle))
+    name = unique_index()
+    for version in ("v1", "v2"):  # the same documents twice: only the index's uuid tells them apart
+        create_index(os_client, f"{name}-{version}", 384, encoder_id=encoder)
+        helpers.bulk(os_client, ({"_index": f"{name}-{version}", "_id": doc_id,
+                                  "_source": {"doc_id": doc_id, "title": title, "text": text, "dense": dense.tolist()}}
+                                 for doc_id, title, text, dense in zip(stored.ids, stored.titles, stored.texts,
+                                                                       stored.dense, strict=True)), refresh=True)
+    os_client.indices.put_alias(index=f"{name}-v1", name=name)
+    cache = tmp_path / "corpus.npz"
+    first = read_index_cached(os_client, name, cache, progress=False)
+    np.testing.assert_allclose(first.dense, stored.dense, atol=1e-6)
+    data = dict(np.load(cache))
+    data["dense"] = np.zeros_like(data["dense"])  # mark the cached copy: reusing it returns zeros
+    np.savez(cache, **data)
+    assert not read_index_cached(os_client, name, cache, progress=False).dense.any()  # unchanged index: reused
+
+    os_client.indices.update_aliases(body={"actions": [{"remove": {"index": f"{name}-v1", "alias": name}},
+                                                       {"add": {"index": f"{name}-v2", "alias": name}}]})
+    again = read_index_cached(os_client, name, cache, progress=False)  # same name, same count, new index
+    np.testing.assert_allclose(again.dense, stored.dense, atol=1e-6)
+    assert again.ids == stored.ids

@@ -63,24 +63,38 @@ def read_index(client, index: str, *, with_dense: bool = True, progress: bool = 
     return IndexCorpus(index, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], dense)
 
 
+def index_identity(client, index: str) -> dict:
+    """What a cached copy of `index` must match: its name, document count, and per concrete index its uuid
+    (new on every re-creation) and the document encoder its `_meta` records. A corpus re-ingested under the
+    same name, with as many documents (e.g. once more with a trained bundle), is then read again instead of
+    adapting the new table to the old document vectors."""
+    from lightretriever.mappings import recorded_document_encoders
+
+    settings = client.indices.get_settings(index=index, name="index.uuid")
+    encoders = recorded_document_encoders(client, index)
+    return {"index": index, "count": int(client.count(index=index)["count"]),
+            "indices": {name: {"uuid": body["settings"]["index"]["uuid"], "document_encoder": encoders.get(name)}
+                        for name, body in sorted(settings.items())}}
+
+
 def read_index_cached(client, index: str, cache: Path, *, with_dense: bool = True,
                       progress: bool = True) -> IndexCorpus:
-    """read_index, kept in `cache` (.npz) so a resumed or repeated run reads the index once. The cache is
-    keyed by the index name and document count, so a re-ingested index of another size is read again."""
+    """read_index, kept in `cache` (.npz) so a resumed or repeated run reads the index once; reused only while
+    `index_identity` is unchanged."""
     import json
 
-    count = int(client.count(index=index)["count"])
+    identity = index_identity(client, index)
     if cache.is_file():
         data = np.load(cache, allow_pickle=False)
         meta = json.loads(str(data["meta"]))
-        if meta == {"index": index, "count": count} and (not with_dense or "dense" in data):
+        if meta == identity and (not with_dense or "dense" in data):
             ids, titles, texts = ([str(x) for x in data[key]] for key in ("ids", "titles", "texts"))
             return IndexCorpus(index, ids, titles, texts,
                                data.get("dense"))
     corpus = read_index(client, index, with_dense=with_dense, progress=progress)
     cache.parent.mkdir(parents=True, exist_ok=True)
     arrays = {"ids": np.asarray(corpus.ids), "titles": np.asarray(corpus.titles), "texts": np.asarray(corpus.texts),
-              "meta": np.asarray(json.dumps({"index": index, "count": len(corpus)}))}
+              "meta": np.asarray(json.dumps(identity))}
     if corpus.dense is not None:
         arrays["dense"] = corpus.dense
     tmp = cache.with_suffix(".tmp.npz")
