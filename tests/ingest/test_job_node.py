@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.data import write_precomputed_jsonl
 from lightretriever.ingest import alias as alias_ops
 from lightretriever.ingest import checkpoint as ckpt
 from lightretriever.ingest.job import JobConfig
@@ -217,15 +218,7 @@ def test_split_passages_keep_parent(os_client, unique_index, minilm_bundle, mini
 
 def test_sharded_workers_with_precomputed_vectors(opensearch_url, os_client, unique_index, tmp_path):
     """Three `--shard i/3` processes (pipelines/ingest_sharded.py) share one corpus: exact count, no duplicates."""
-    import numpy as np
-
-    rng = np.random.default_rng(1)
-    path = tmp_path / "pre.jsonl"
-    with open(path, "w") as fh:
-        for i in range(90):
-            v = rng.normal(size=8)
-            fh.write(json.dumps({"_id": f"p{i}", "text": f"text {i}", "dense": (v / np.linalg.norm(v)).tolist(),
-                                 "sparse": {str(10 + i % 7): 1.0 + i}}) + "\n")
+    path = write_precomputed_jsonl(tmp_path / "pre.jsonl", 90, seed=1)
     index = unique_index()
     state = tmp_path / "state"
     pipeline = Path(__file__).resolve().parents[2] / "pipelines" / "ingest_sharded.py"
