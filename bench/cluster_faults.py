@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +136,28 @@ def recover(node: LocalNode, client, down_s: float) -> dict:
     return {"restart_s": round(restarted - began, 1), "green_after_restart_s": round(time.monotonic() - restarted, 1)}
 
 
+@dataclass
+class Fault:
+    victim: str  # the member killed
+    killed: float  # monotonic time of the kill
+    green: float  # monotonic time the cluster was green again
+    timings: dict  # recover()'s
+
+    def report(self, index: str, docs: int) -> dict:
+        """The fields both scenarios' reports start with."""
+        return {"index": index, "docs": docs, "victim": self.victim, **self.timings,
+                "kill_to_green_s": round(self.green - self.killed, 1)}
+
+
+def kill_and_recover(node: LocalNode, client, index: str, down_s: float) -> Fault:
+    """Kill a member holding a primary of `index` (never the first, which the clients talk to), restart it
+    after `down_s` and wait for green."""
+    victim = primary_holder(client, index, spare=node.status()["nodes"][0]["name"])
+    killed = kill(node, victim)
+    timings = recover(node, client, down_s)
+    return Fault(victim, killed, time.monotonic(), timings)
+
+
 # ---- scenario 1: ingest ------------------------------------------------------------------------------------
 def ingest_scenario(node: LocalNode, client, docs: list[dict], dim: int, tmp: Path, down_s: float) -> dict:
     corpus = tmp / "precomputed.jsonl"
@@ -160,32 +183,24 @@ def ingest_scenario(node: LocalNode, client, docs: list[dict], dim: int, tmp: Pa
         time.sleep(0.05)
     if not thread.is_alive():
         raise SystemExit("the ingest finished before a node could be killed: raise --docs")
-    first = node.status()["nodes"][0]["name"]
-    victim = primary_holder(client, index, spare=first)
     indexed_at_kill = job.state.counts.indexed
-    killed = kill(node, victim)
-    timings = recover(node, client, down_s)
-    green = time.monotonic()
+    fault = kill_and_recover(node, client, index, down_s)
     thread.join()
     finished = outcome["ended"]
     try:
         if "error" in outcome:
-            return {"index": index, "victim": victim, "error": repr(outcome["error"]), "ok": False}
+            return {"index": index, "victim": fault.victim, "error": repr(outcome["error"]), "ok": False}
         summary = outcome["summary"]
         client.indices.refresh(index=index)
         ids = {hit["_id"] for hit in helpers.scan(client, index=index, query={"_source": False})}
         expected = {d["_id"] for d in docs}
         dead = job.dead_letter_path.read_text().splitlines() if job.dead_letter_path.is_file() else []
         report = {
-            "index": index,
-            "docs": len(docs),
-            "victim": victim,
+            **fault.report(index, len(docs)),
             "indexed_at_kill": indexed_at_kill,
-            "killed_at_s": round(killed - began, 1),
-            **timings,
-            "kill_to_green_s": round(green - killed, 1),
+            "killed_at_s": round(fault.killed - began, 1),
             "job_s": round(finished - began, 1),
-            "job_finished_after_green": bool(finished > green),
+            "job_finished_after_green": bool(finished > fault.green),
             "count": int(client.count(index=index)["count"]),
             "missing": len(expected - ids),
             "unexpected": len(ids - expected),
@@ -271,11 +286,8 @@ def search_scenario(
         for t in threads:
             t.start()
         time.sleep(settle_s)
-        first = node.status()["nodes"][0]["name"]
-        victim = primary_holder(client, index, spare=first)
-        killed = kill(node, victim)
-        timings = recover(node, client, down_s)
-        green = time.monotonic()
+        fault = kill_and_recover(node, client, index, down_s)
+        killed, green = fault.killed, fault.green
         time.sleep(settle_s)
         stop.set()
         for t in threads:
@@ -290,12 +302,8 @@ def search_scenario(
             times = [began] + [t for t, _, error, _ in per if error is None] + [ended]
             gaps.append(max(b - a for a, b in itertools.pairwise(times)))
         report = {
-            "index": index,
-            "docs": len(docs),
+            **fault.report(index, len(docs)),
             "clients": clients,
-            "victim": victim,
-            **timings,
-            "kill_to_green_s": round(green - killed, 1),
             "requests": len(events),
             "errors": len(errors),
             "first_errors": sorted({e[2] for e in errors})[:5],

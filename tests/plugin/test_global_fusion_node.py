@@ -10,13 +10,11 @@ from __future__ import annotations
 import json
 import shutil
 from itertools import combinations
-from pathlib import Path
 
 import pytest
 from opensearchpy.exceptions import TransportError
 
 from lightretriever.bundle import Bundle
-from lightretriever.fuse.features import feature_names
 from lightretriever.plugin import delete_model, upload_bundle
 from lightretriever.plugin.parity import compare
 from lightretriever.plugin.query import request_body
@@ -26,7 +24,6 @@ from .synthetic import WORD_IDS, WORDS, index_synthetic
 
 pytestmark = pytest.mark.node
 
-VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 QUERIES = [" ".join(pair) for pair in combinations(WORDS, 2)] + WORDS  # 36 queries
 DEPTH = 12  # >= the 10 hits compared (the Python retriever searches max(k, depth))
 
@@ -36,17 +33,11 @@ def sharded(plugin_node, tmp_path_factory):
     """A 3-shard index of 90 docs; the synthetic bundle, and a copy carrying the shared learned model."""
     import uuid
 
-    from tests.fixtures.bundle import write_synthetic_bundle
+    from tests.fixtures.bundle import add_learned_fusion, write_synthetic_bundle
 
     root = tmp_path_factory.mktemp("global")
     plain = write_synthetic_bundle(root / "plain")
-    learned = root / "learned"
-    shutil.copytree(plain, learned)
-    bundle = Bundle.load(learned)
-    bundle.add_file("fusion/learned.txt", VECTORS / "fusion" / "learned.txt")
-    systems = ["dense", "sparse", "bm25"]
-    bundle.update_section("fusion.learned", {"model_file": "fusion/learned.txt", "systems": systems,
-                                             "features": feature_names(systems), "depth": 50})
+    learned = add_learned_fusion(shutil.copytree(plain, root / "learned"))
     tag = uuid.uuid4().hex[:8]
     index = f"test-global-fusion-{tag}"
     index_synthetic(plugin_node, index, 8, docs=90, seed=3, shards=3)

@@ -13,18 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.bundle import add_learned_fusion
 from lightretriever.bundle import Bundle
 from lightretriever.evaluate.dataset import load_dataset
-from lightretriever.fuse.features import feature_names
 from lightretriever.plugin import delete_model, upload_bundle
 from lightretriever.plugin.parity import compare
 
 from .corpus import encoded_corpus, index_corpus
 
 pytestmark = [pytest.mark.node, pytest.mark.slow]
-
-VECTORS = Path(__file__).resolve().parents[1] / "vectors"
-
 
 TOLERANCE = 1e-5
 
@@ -34,13 +31,7 @@ def scifact_setup(request, plugin_node, minilm_bundle, scifact_dir, tmp_path_fac
     shards = request.param
     bundle = Bundle.load(minilm_bundle)
     # a copy carrying a small learned fusion model (the shared test-vector model: dense, sparse, bm25; depth 50)
-    learned_dir = tmp_path_factory.mktemp("bundle") / "learned"
-    shutil.copytree(minilm_bundle, learned_dir)
-    learned = Bundle.load(learned_dir)
-    learned.add_file("fusion/learned.txt", VECTORS / "fusion" / "learned.txt")
-    systems = ["dense", "sparse", "bm25"]
-    learned.update_section("fusion.learned", {"model_file": "fusion/learned.txt", "systems": systems,
-                                              "features": feature_names(systems), "depth": 50})
+    learned_dir = add_learned_fusion(shutil.copytree(minilm_bundle, tmp_path_factory.mktemp("bundle") / "learned"))
     learned = Bundle.load(learned_dir)
     index = f"test-plugin-parity-{Path(minilm_bundle).name}-{shards}".lower()
     plugin_node.indices.delete(index=index, ignore_unavailable=True)

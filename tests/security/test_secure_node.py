@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.data import write_precomputed_jsonl
+
 from .conftest import DOCS, QUERIES, SecureFront, children, run_cli
 
 pytestmark = pytest.mark.node
@@ -225,15 +227,7 @@ def test_retriever_and_async_retriever_through_the_front(secure_front, secure_in
 
 def test_sharded_workers_get_the_password_from_the_environment(secure_front, os_client, tmp_path):
     """pipelines/ingest_sharded.py given --password: the workers' command lines (what `ps` shows) lack it."""
-    import numpy as np
-
-    rng = np.random.default_rng(3)
-    path = tmp_path / "pre.jsonl"
-    with open(path, "w") as fh:
-        for i in range(40):
-            v = rng.normal(size=8)
-            fh.write(json.dumps({"_id": f"p{i}", "text": f"text {i}", "dense": (v / np.linalg.norm(v)).tolist(),
-                                 "sparse": {str(10 + i % 7): 1.0 + i}}) + "\n")
+    path = write_precomputed_jsonl(tmp_path / "pre.jsonl", 40, seed=3)
     index = f"test-secure-sharded-{uuid.uuid4().hex[:8]}"
     env = secure_front.env()
     env.pop("LIGHTRETRIEVER_OPENSEARCH_PASSWORD")

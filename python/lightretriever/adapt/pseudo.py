@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from lightretriever.jsonl import read_lenient
+
 KINDS = ("title", "sentence", "span")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -50,23 +52,12 @@ def from_corpus(corpus, kinds=("title", "sentence"), per_doc: int = 2, seed: int
 def from_log(path: str | Path, dead_letters: Path) -> list[PseudoQuery]:
     """A JSONL query log: one object per line with a "text" (or "query") string. Bad lines go to
     `dead_letters` (one JSON object each: line number, reason, the raw line) and are skipped."""
-    out: list[PseudoQuery] = []
-    bad = []
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                text = record.get("text", record.get("query")) if isinstance(record, dict) else None
-                if not isinstance(text, str) or not text.strip():
-                    raise ValueError('no non-empty "text" or "query" string')
-            except ValueError as exc:
-                bad.append({"source": str(path), "line": number, "reason": str(exc), "raw": line.rstrip("\n")})
-                continue
-            out.append(PseudoQuery(text.strip(), "log", -1))
-    if bad:
-        dead_letters.parent.mkdir(parents=True, exist_ok=True)
-        with open(dead_letters, "a", encoding="utf-8") as fh:
-            fh.writelines(json.dumps(item) + "\n" for item in bad)
-    return out
+    return read_lenient(path, _log_query, dead_letters)
+
+
+def _log_query(line: str, number: int) -> PseudoQuery:
+    record = json.loads(line)
+    text = record.get("text", record.get("query")) if isinstance(record, dict) else None
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError('no non-empty "text" or "query" string')
+    return PseudoQuery(text.strip(), "log", -1)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lightretriever.errors import LightRetrieverError
+from lightretriever.jsonl import nonblank_lines
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +55,12 @@ def read_queries(file: Path) -> dict[str, str]:
     if not file.is_file():
         raise LightRetrieverError(f"{file}: queries file not found")
     queries: dict[str, str] = {}
-    with open(file, encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                queries[str(record["_id"])] = record["text"]
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise LightRetrieverError(f"{file}:{line_no}: not a query record with _id and text") from None
+    for line_no, line in nonblank_lines(file):
+        try:
+            record = json.loads(line)
+            queries[str(record["_id"])] = record["text"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise LightRetrieverError(f"{file}:{line_no}: not a query record with _id and text") from None
     return queries
 
 

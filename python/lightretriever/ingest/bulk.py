@@ -61,26 +61,16 @@ def _item_reason(status: int, error: Any) -> str:
     return f"bulk item rejected with status {status}: {reason}"
 
 
+@dataclass
 class BulkWriter:
-    def __init__(
-        self,
-        client: Any,
-        index: str,
-        max_docs: int = 500,
-        max_bytes: int = 10 * 1024 * 1024,
-        max_retries: int = 8,
-        initial_backoff: float = 1.0,
-        max_backoff: float = 60.0,
-        sleep: Callable[[float], None] = time.sleep,
-    ):
-        self.client = client
-        self.index = index
-        self.max_docs = max_docs
-        self.max_bytes = max_bytes
-        self.max_retries = max_retries
-        self.initial_backoff = initial_backoff
-        self.max_backoff = max_backoff
-        self.sleep = sleep
+    client: Any
+    index: str
+    max_docs: int = 500
+    max_bytes: int = 10 * 1024 * 1024
+    max_retries: int = 8
+    initial_backoff: float = 1.0
+    max_backoff: float = 60.0
+    sleep: Callable[[float], None] = time.sleep
 
     def _header(self, doc_id: str) -> bytes:
         return json.dumps({"index": {"_index": self.index, "_id": doc_id}}, ensure_ascii=False).encode("utf-8")

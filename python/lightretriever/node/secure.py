@@ -171,7 +171,7 @@ class SecureProxy:
         os.chmod(self.dir, 0o700)
         if not (self.dir / "ca.pem").is_file() or not (self.dir / "server.key").is_file():
             write_certificates(self.dir)
-        password = password or self._stored_password() or secrets.token_urlsafe(18)
+        password = password or self._stored_password() or _new_password()
         port = port or settings.free_port()
         if not settings.port_free(port):
             raise NodeError(f"port {port} on 127.0.0.1 is already in use; choose another with --secure-port")
@@ -255,3 +255,10 @@ class SecureProxy:
             time.sleep(0.1)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+
+def _new_password() -> str:
+    """A random password that does not start with "-": `--password -x...` would read as an option (argparse)."""
+    while (password := secrets.token_urlsafe(18)).startswith("-"):
+        pass
+    return password

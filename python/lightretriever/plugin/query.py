@@ -95,34 +95,15 @@ def request_body(
     return search_body(lightretriever_clause(text, model, k, fusion, filter, **clause_options), size)
 
 
-def search(
-    client,
-    index: str,
-    model: str,
-    text: str,
-    k: int = 100,
-    size: int = 10,
-    fusion: str | None = None,
-    filter: Mapping | None = None,
-    **clause_options,
-) -> list[tuple[str, float]]:
-    """Fused hits `[(doc_id, score)]`, best first, at most `size`; errors as QueryError with the node's reason."""
-    return search_result(client, index, model, text, k, size, fusion, filter, **clause_options).hits
+def search(client, index: str, model: str, text: str, *args, **kwargs) -> list[tuple[str, float]]:
+    """Fused hits `[(doc_id, score)]`, best first, at most `size`; errors as QueryError with the node's reason.
+    The arguments after `text` are request_body's (k, size, fusion, filter, clause options)."""
+    return search_result(client, index, model, text, *args, **kwargs).hits
 
 
-def search_result(
-    client,
-    index: str,
-    model: str,
-    text: str,
-    k: int = 100,
-    size: int = 10,
-    fusion: str | None = None,
-    filter: Mapping | None = None,
-    **clause_options,
-) -> PluginResult:
+def search_result(client, index: str, model: str, text: str, *args, **kwargs) -> PluginResult:
     """`search`, plus whether the node cut the query text."""
-    body = request_body(text, model, k, size, fusion, filter, **clause_options)
+    body = request_body(text, model, *args, **kwargs)
     try:
         response = client.search(index=index, body=body, params={"filter_path": PLUGIN_SEARCH_FIELDS})
     except TransportError as exc:

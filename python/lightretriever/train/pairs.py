@@ -15,6 +15,7 @@ from pathlib import Path
 
 from lightretriever.errors import RecordError
 from lightretriever.evaluate.dataset import read_qrels, read_queries  # the one BEIR reader
+from lightretriever.jsonl import nonblank_lines, read_lenient
 
 
 @dataclass(frozen=True)
@@ -36,15 +37,12 @@ class Example:
 def read_corpus(dataset: Path) -> dict[str, Doc]:
     corpus: dict[str, Doc] = {}
     path = Path(dataset) / "corpus.jsonl"
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                corpus[str(rec["_id"])] = Doc(str(rec["_id"]), rec.get("title") or "", rec.get("text") or "")
-            except (ValueError, KeyError, TypeError) as exc:
-                raise RecordError(f"{path}:{n}: not a corpus record ({exc})") from exc
+    for n, line in nonblank_lines(path):
+        try:
+            rec = json.loads(line)
+            corpus[str(rec["_id"])] = Doc(str(rec["_id"]), rec.get("title") or "", rec.get("text") or "")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RecordError(f"{path}:{n}: not a corpus record ({exc})") from exc
     return corpus
 
 
@@ -100,24 +98,11 @@ def parse_example(line: str, where: str) -> Example:
 
 
 def jsonl_examples(path: Path, dead_letters: Path | None = None) -> list[Example]:
-    """Read examples; each bad line goes to `dead_letters` (JSONL) with its reason instead of failing."""
+    """Read examples; each bad line goes to `dead_letters` (JSONL; default beside `path`) with its reason."""
     path = Path(path)
-    examples, bad = [], []
-    with path.open(encoding="utf-8", errors="surrogateescape") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                examples.append(parse_example(line, f"{path.name}:{n}"))
-            except RecordError as exc:
-                raw = line.rstrip("\n").encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                bad.append({"source": str(path), "line": n, "reason": str(exc), "raw": raw})
-    if bad:
-        target = Path(dead_letters) if dead_letters else path.with_suffix(".dead-letters.jsonl")
-        with target.open("a", encoding="utf-8") as out:
-            for rec in bad:
-                out.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    return examples
+    target = Path(dead_letters) if dead_letters else path.with_suffix(".dead-letters.jsonl")
+    return read_lenient(path, lambda line, n: parse_example(line, f"{path.name}:{n}"), target, (RecordError,),
+                        errors="surrogateescape")
 
 
 def sample_negatives(example: Example, pool: list[Doc], n: int, rng: random.Random) -> list[Doc]:

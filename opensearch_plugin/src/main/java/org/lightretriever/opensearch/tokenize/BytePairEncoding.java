@@ -11,29 +11,9 @@ import java.util.Map;
  * which is what the tokenizers crate's priority queue does. Supports byte_fallback, unk/fuse_unk,
  * continuing_subword_prefix, end_of_word_suffix and ignore_merges (Llama 3).
  */
-final class BytePairEncoding implements Model {
-    private record Merge(int rank, int newId) {}
-
-    private final Map<String, Integer> vocab;
-    private final Map<Long, Merge> merges;
-    private final Integer unkId;
-    private final boolean fuseUnk;
-    private final boolean byteFallback;
-    private final boolean ignoreMerges;
-    private final String prefix;
-    private final String suffix;
-
-    private BytePairEncoding(Map<String, Integer> vocab, Map<Long, Merge> merges, Integer unkId, boolean fuseUnk,
-                             boolean byteFallback, boolean ignoreMerges, String prefix, String suffix) {
-        this.vocab = vocab;
-        this.merges = merges;
-        this.unkId = unkId;
-        this.fuseUnk = fuseUnk;
-        this.byteFallback = byteFallback;
-        this.ignoreMerges = ignoreMerges;
-        this.prefix = prefix;
-        this.suffix = suffix;
-    }
+record BytePairEncoding(Map<String, Integer> vocab, Map<Long, Merge> merges, Integer unkId, boolean fuseUnk,
+                        boolean byteFallback, boolean ignoreMerges, String prefix, String suffix) implements Model {
+    record Merge(int rank, int newId) {}
 
     static BytePairEncoding fromJson(Map<String, Object> map) {
         Map<String, Integer> vocab = Vocab.fromJson(map.get("vocab"));

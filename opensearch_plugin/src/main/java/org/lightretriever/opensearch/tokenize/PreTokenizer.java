@@ -81,7 +81,7 @@ interface PreTokenizer {
     private static PreTokenizer byteLevel(boolean addPrefixSpace, boolean useRegex) {
         return piece -> {
             String text = addPrefixSpace && !piece.startsWith(" ") ? " " + piece : piece;
-            List<String> pieces = useRegex ? splitIsolated(GPT2, text) : List.of(text);
+            List<String> pieces = useRegex ? splitBy(GPT2, text, Behavior.ISOLATED) : List.of(text);
             List<String> out = new ArrayList<>(pieces.size());
             for (String p : pieces) {
                 out.add(ByteLevel.encode(p));
@@ -104,13 +104,14 @@ interface PreTokenizer {
             return matches(regex);
         }
         String behavior = Json.string(map, "behavior", "pre_tokenizer");
-        return switch (behavior) {
-            case "Isolated" -> piece -> splitIsolated(regex, piece);
-            case "Removed" -> piece -> splitRemoved(regex, piece);
-            case "MergedWithPrevious" -> piece -> splitMerged(regex, piece, true);
-            case "MergedWithNext" -> piece -> splitMerged(regex, piece, false);
+        Behavior how = switch (behavior) {
+            case "Isolated" -> Behavior.ISOLATED;
+            case "Removed" -> Behavior.REMOVED;
+            case "MergedWithPrevious" -> Behavior.MERGED_WITH_PREVIOUS;
+            case "MergedWithNext" -> Behavior.MERGED_WITH_NEXT;
             default -> throw new IllegalArgumentException("tokenizer.json: unsupported Split behavior " + behavior);
         };
+        return piece -> splitBy(regex, piece, how);
     }
 
     /** Only the matches are kept (Rust: split(Invert(re), Removed)). */
@@ -127,47 +128,12 @@ interface PreTokenizer {
         };
     }
 
-    /** Matches and the gaps between them, each its own piece. */
-    static List<String> splitIsolated(Pattern regex, String text) {
-        List<String> out = new ArrayList<>();
-        Matcher m = regex.matcher(text);
-        int last = 0;
-        while (m.find()) {
-            if (m.end() == m.start()) {
-                continue;
-            }
-            if (m.start() > last) {
-                out.add(text.substring(last, m.start()));
-            }
-            out.add(m.group());
-            last = m.end();
-        }
-        if (last < text.length()) {
-            out.add(text.substring(last));
-        }
-        return out;
-    }
+    /** Split behaviours: where a (non-empty) match cuts the text and whether the match is kept. */
+    enum Behavior { ISOLATED, REMOVED, MERGED_WITH_PREVIOUS, MERGED_WITH_NEXT }
 
-    private static List<String> splitRemoved(Pattern regex, String text) {
-        List<String> out = new ArrayList<>();
-        Matcher m = regex.matcher(text);
-        int last = 0;
-        while (m.find()) {
-            if (m.end() == m.start()) {
-                continue;
-            }
-            if (m.start() > last) {
-                out.add(text.substring(last, m.start()));
-            }
-            last = m.end();
-        }
-        if (last < text.length()) {
-            out.add(text.substring(last));
-        }
-        return out;
-    }
-
-    private static List<String> splitMerged(Pattern regex, String text, boolean withPrevious) {
+    /** Isolated: matches and the gaps between them, each its own piece; Removed: the gaps only; MergedWith*: each
+     * match joins the gap before (Previous) or after (Next) it. */
+    static List<String> splitBy(Pattern regex, String text, Behavior behavior) {
         List<String> out = new ArrayList<>();
         Matcher m = regex.matcher(text);
         int start = 0;
@@ -175,15 +141,31 @@ interface PreTokenizer {
             if (m.end() == m.start()) {
                 continue;
             }
-            int cut = withPrevious ? m.end() : m.start();
-            if (cut > start) {
-                out.add(text.substring(start, cut));
-                start = cut;
+            switch (behavior) {
+                case ISOLATED, REMOVED -> {
+                    addPiece(out, text, start, m.start());
+                    if (behavior == Behavior.ISOLATED) {
+                        out.add(m.group());
+                    }
+                    start = m.end();
+                }
+                case MERGED_WITH_PREVIOUS -> {
+                    addPiece(out, text, start, m.end());
+                    start = m.end();
+                }
+                case MERGED_WITH_NEXT -> {
+                    addPiece(out, text, start, m.start());
+                    start = m.start();
+                }
             }
         }
-        if (start < text.length()) {
-            out.add(text.substring(start));
-        }
+        addPiece(out, text, start, text.length());
         return out;
+    }
+
+    private static void addPiece(List<String> out, String text, int from, int to) {
+        if (to > from) {
+            out.add(text.substring(from, to));
+        }
     }
 }

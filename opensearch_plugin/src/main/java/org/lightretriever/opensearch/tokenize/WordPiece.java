@@ -3,19 +3,7 @@ package org.lightretriever.opensearch.tokenize;
 import java.util.Map;
 
 /** Greedy longest-match-first WordPiece; a word that cannot be covered becomes the unknown token. */
-final class WordPiece implements Model {
-    private final Map<String, Integer> vocab;
-    private final int unkId;
-    private final String prefix;
-    private final int maxChars;
-
-    private WordPiece(Map<String, Integer> vocab, int unkId, String prefix, int maxChars) {
-        this.vocab = vocab;
-        this.unkId = unkId;
-        this.prefix = prefix;
-        this.maxChars = maxChars;
-    }
-
+record WordPiece(Map<String, Integer> vocab, int unkId, String prefix, int maxChars) implements Model {
     static WordPiece fromJson(Map<String, Object> map) {
         Map<String, Integer> vocab = Vocab.fromJson(map.get("vocab"));
         String unk = Json.string(map, "unk_token", "model");
