@@ -69,6 +69,8 @@ def main() -> None:
           f"mean |encoded row| {np.linalg.norm(source.table[encoded].astype(np.float32), axis=1).mean():.4f}")
     overlap = np.abs(whole.directions @ mine.directions.T)
     print(f"|cos| between the two runs' principal directions (rows: whole, cols: encoded):\n{overlap.round(3)}")
+    print(f"|cos| of the whole-table directions with the encoded rows' mean: "
+          f"{np.abs(whole.directions @ (mine.mu / np.linalg.norm(mine.mu))).round(3)}")
 
     table = mine.fold(source.table).astype(np.float32)
     adaptation = {
