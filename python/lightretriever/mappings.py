@@ -129,12 +129,7 @@ def recorded_document_encoders(client: Any, name: str) -> dict[str, str | None]:
     """{concrete index: the document-encoder id its mapping `_meta` records (None: written before ids were
     recorded, or by another tool)} for an index or alias; empty when there is none (the caller's own request
     then reports the missing index in its usual words)."""
-    from opensearchpy.exceptions import NotFoundError
-
-    try:
-        return _encoders_in(client.indices.get_mapping(index=name))
-    except NotFoundError:
-        return {}
+    return _encoders_in(_mapping_meta(client, name))
 
 
 async def recorded_document_encoders_async(client: Any, name: str) -> dict[str, str | None]:
@@ -142,27 +137,26 @@ async def recorded_document_encoders_async(client: Any, name: str) -> dict[str, 
     from opensearchpy.exceptions import NotFoundError
 
     try:
-        return _encoders_in(await client.indices.get_mapping(index=name))
+        return _encoders_in(_metas(await client.indices.get_mapping(index=name)))
     except NotFoundError:
         return {}
 
 
-def _encoders_in(mappings: dict) -> dict[str, str | None]:
-    found = {}
-    for index, body in mappings.items():
-        meta = (body.get("mappings", {}).get("_meta") or {}).get(META_KEY) or {}
-        found[index] = meta.get(ENCODER_META)
-    return found
+def _encoders_in(metas: dict[str, dict]) -> dict[str, str | None]:
+    return {index: (meta.get(META_KEY) or {}).get(ENCODER_META) for index, meta in metas.items()}
 
 
 def _mapping_meta(client: Any, name: str) -> dict[str, dict]:
-    """{concrete index: its mapping's whole `_meta` ({} when none)} for an index or alias."""
+    """{concrete index: its mapping's whole `_meta` ({} when none)} for an index or alias; {} when there is none."""
     from opensearchpy.exceptions import NotFoundError
 
     try:
-        mappings = client.indices.get_mapping(index=name)
+        return _metas(client.indices.get_mapping(index=name))
     except NotFoundError:
         return {}
+
+
+def _metas(mappings: dict) -> dict[str, dict]:
     return {index: body.get("mappings", {}).get("_meta") or {} for index, body in mappings.items()}
 
 

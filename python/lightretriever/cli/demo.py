@@ -114,12 +114,12 @@ def already_ingested(client, index: str, dataset: Path, bundle, state: Path) -> 
     state dir has no checkpoint (ingested by another run, another machine, or `lightretriever ingest` with
     another --state-dir): the demo then searches it as it is instead of encoding the corpus again."""
     from lightretriever.bundle.identity import check_index
+    from lightretriever.jsonl import nonblank_lines
 
     if any(state.glob("*.checkpoint.json")) or not client.indices.exists(index=index):
         return False
     check_index(client, index, bundle)  # another document encoder's vectors: MappingError, never searched
-    with open(dataset / "corpus.jsonl", encoding="utf-8") as fh:
-        records = sum(1 for line in fh if line.strip())
+    records = sum(1 for _ in nonblank_lines(dataset / "corpus.jsonl"))
     return int(client.count(index=index)["count"]) == records
 
 
